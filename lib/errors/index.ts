@@ -1,0 +1,2 @@
+export { BuildmasterError } from './BuildmasterError.js';
+export { UsageError } from './UsageError.js';
