@@ -1,0 +1,153 @@
+/**
+ * The shape of master.config.ts as the user writes it (`MasterConfig`). Buildbot's vocabulary,
+ * typed; defaults are in defaults.ts and the resolved form in resolved.ts.
+ */
+import type { ChangeSource } from './changeSources.js';
+import type { Duration } from './duration.js';
+import type { Lock, LockAccess } from './locks.js';
+import type { Renderable, Secret } from './renderables.js';
+import type { Scheduler } from './schedulers.js';
+import type { Step } from './steps.js';
+
+// Handles passed to the builder callbacks; typed precisely once lib/process exists.
+export type MasterHandle = any;
+export type BuilderHandle = any;
+export type WorkerHandle = any;
+export type BuildRequestHandle = any;
+
+/** Buildbot's collapseRequests(master, builder, req1, req2): may req2 be merged into req1? */
+export type CollapseRequestsFn = (
+  master: MasterHandle,
+  builder: BuilderHandle,
+  req1: BuildRequestHandle,
+  req2: BuildRequestHandle,
+) => boolean | Promise<boolean>;
+/** Buildbot's nextWorker(builder, workers, buildrequest): the worker to use, or null to wait. */
+export type NextWorkerFn = (
+  builder: BuilderHandle,
+  workers: WorkerHandle[],
+  request: BuildRequestHandle,
+) => WorkerHandle | null | Promise<WorkerHandle | null>;
+/** Buildbot's nextBuild(builder, requests): the request to build next. */
+export type NextBuildFn = (
+  builder: BuilderHandle,
+  requests: BuildRequestHandle[],
+) => BuildRequestHandle | null | Promise<BuildRequestHandle | null>;
+/** Buildbot's canStartBuild(builder, worker, request). */
+export type CanStartBuildFn = (
+  builder: BuilderHandle,
+  worker: WorkerHandle,
+  request: BuildRequestHandle,
+) => boolean | Promise<boolean>;
+/** Buildbot's prioritizeBuilders(master, builders): the builders in the order to serve them. */
+export type PrioritizeBuildersFn = (
+  master: MasterHandle,
+  builders: BuilderHandle[],
+) => BuilderHandle[] | Promise<BuilderHandle[]>;
+
+export type Platform = 'posix' | 'macos' | 'windows';
+export type Shell = 'sh' | 'cmd' | 'powershell';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** A slave host the master drives over SSH (an entry of `workers`). */
+export interface WorkerOptions {
+  /** An identifier (letters, digits, '_', '-'), at most 50 characters. */
+  name: string;
+  /** Host name or address of the slave host. */
+  host: string;
+  /** SSH port (default 22). */
+  port?: number;
+  /** SSH login (default: the user running the master, as ssh does). */
+  user?: string;
+  /** Private key on the master (absolute, or relative to the master directory). */
+  privateKeyFile?: string;
+  privateKeyPassphrase?: string | Secret;
+  /** ssh-agent socket path, or true for $SSH_AUTH_SOCK. */
+  agent?: string | true;
+  /** Pinned host key fingerprint 'SHA256:…'; default: known_hosts in the master directory. */
+  hostKey?: string;
+  /** Default 'posix'. */
+  platform?: Platform;
+  /** Default 'cmd' on windows, else 'sh'. */
+  shell?: Shell;
+  /** Absolute directory on the slave host under which builders get their directories. */
+  basedir: string;
+  /** Builds at once on this worker (default 1). */
+  maxBuilds?: number;
+  env?: Record<string, string>;
+  properties?: Record<string, unknown>;
+  /** Seconds (default 15). */
+  keepaliveInterval?: Duration;
+  /** Seconds (default 20). */
+  connectTimeout?: Duration;
+  /** Channels at once on the connection (default 10, OpenSSH's MaxSessions). */
+  maxSessions?: number;
+}
+
+/** A builder (Buildbot's util.BuilderConfig, as a plain object). */
+export interface BuilderConfig {
+  /** Unique; must not start with '_'. */
+  name: string;
+  /** Workers that may run this builder's builds. */
+  workernames: string | string[];
+  /** The build's steps, in order (Buildbot's factory). */
+  steps: Step[];
+  /** Directory on the master for this builder (default: the name, made path-safe). */
+  builddir?: string;
+  /** Directory on the worker, under its basedir (default builddir). */
+  workerbuilddir?: string;
+  tags?: string[];
+  description?: string;
+  properties?: Record<string, unknown>;
+  /** Properties set only when nothing else sets them. */
+  defaultProperties?: Record<string, unknown>;
+  env?: Record<string, Renderable<string>>;
+  /** Overrides the global collapseRequests for this builder. */
+  collapseRequests?: boolean | CollapseRequestsFn;
+  nextWorker?: NextWorkerFn;
+  nextBuild?: NextBuildFn;
+  canStartBuild?: CanStartBuildFn;
+  locks?: (Lock | LockAccess)[];
+}
+
+export interface JanitorOptions {
+  /** Delete log contents older than this (Buildbot's logHorizon). */
+  logHorizon?: Duration;
+  /** Delete build data older than this. */
+  buildDataHorizon?: Duration;
+  /** Keep only this many changes (Buildbot's changeHorizon, a count). */
+  changeHorizon?: number;
+  buildHorizon?: Duration;
+  testResultHorizon?: Duration;
+}
+
+export interface SecretsOptions {
+  values?: Record<string, string>;
+  /** A directory (relative to the master directory) holding one file per secret. */
+  dir?: string;
+}
+
+export interface MasterConfig {
+  title?: string;
+  titleURL?: string;
+  buildbotURL?: string;
+  db?: { url?: string };
+  www?: { host?: string; port?: number };
+  workers?: WorkerOptions[];
+  builders?: BuilderConfig[];
+  schedulers?: Scheduler[];
+  changeSources?: ChangeSource[];
+  prioritizeBuilders?: PrioritizeBuildersFn;
+  collapseRequests?: boolean | CollapseRequestsFn;
+  /** Global properties of every build (Buildbot's c['properties']). */
+  properties?: Record<string, unknown>;
+  janitor?: JanitorOptions;
+  secrets?: SecretsOptions;
+  multiMaster?: { heartbeatInterval?: Duration; deadMasterTimeout?: Duration };
+  logLevel?: LogLevel;
+}
+
+/** The identity: gives `export default defineConfig({...})` its type checking and completion. */
+export function defineConfig(config: MasterConfig): MasterConfig {
+  return config;
+}

@@ -1,0 +1,11 @@
+import { buildbot37Schema } from './001_buildbot_3_7_schema/index.js';
+import type { MigrationDef } from './types.js';
+
+export type { MigrationContext, MigrationDef } from './types.js';
+export { BUILDBOT_3_7_ALEMBIC_REVISION, BUILDBOT_3_7_TABLES } from './001_buildbot_3_7_schema/index.js';
+
+/**
+ * Every migration, in order. Listed by hand rather than globbed so the same list works under tsx
+ * (.ts files) and compiled in dist/ (.js files). Add new ones at the end; never reorder or edit.
+ */
+export const MIGRATIONS: readonly MigrationDef[] = [buildbot37Schema];

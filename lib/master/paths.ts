@@ -1,0 +1,25 @@
+import { resolve, join } from 'node:path';
+
+/** The files of a master directory, in one place so every command agrees on them. */
+export interface MasterPaths {
+  basedir: string;
+  config: string;
+  packageJson: string;
+  pidFile: string;
+  logFile: string;
+  knownHosts: string;
+}
+
+export const CONFIG_FILE_NAME = 'master.config.ts';
+
+export function masterPaths(dir: string): MasterPaths {
+  const basedir = resolve(dir);
+  return {
+    basedir,
+    config: join(basedir, CONFIG_FILE_NAME),
+    packageJson: join(basedir, 'package.json'),
+    pidFile: join(basedir, 'buildmaster.pid'),
+    logFile: join(basedir, 'master.log'),
+    knownHosts: join(basedir, 'known_hosts'),
+  };
+}
