@@ -166,7 +166,7 @@ export class SshConnection extends EventEmitter<SshConnectionEvents> {
   private scheduleReconnect(): void {
     if (this._state === 'closed' || this.reconnectTimer) return;
     this._state = 'waiting';
-    const delayMs = backoffDelay(this.attempt - 1, this.opts.backoff?.baseMs ?? 1000, this.opts.backoff?.maxMs ?? 60_000);
+    const delayMs = backoffDelay(Math.max(0, this.attempt - 1), this.opts.backoff?.baseMs ?? 1000, this.opts.backoff?.maxMs ?? 60_000);
     this.emit('reconnecting', { attempt: this.attempt + 1, delayMs });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
