@@ -34,7 +34,12 @@ export async function upgradeMaster(dir: string, opts: UpgradeMasterOptions, out
       return;
     }
     if (result.backupPath) out.info(`backed up the database to ${result.backupPath}`, opts.quiet);
-    out.info(`applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`, opts.quiet);
+    if (result.adoptedBuildbot) {
+      out.info('recognised a Buildbot 3.7 database (alembic revision 059): its tables and rows are kept as they are', opts.quiet);
+    }
+    if (result.applied.length > 0) {
+      out.info(`applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`, opts.quiet);
+    }
     out.info('upgrade complete', opts.quiet);
   } finally {
     await db.close();

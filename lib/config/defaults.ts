@@ -40,7 +40,12 @@ export const WORKER_DEFAULTS = {
 
 /** The SSH login when a worker names none: the user running the master, as ssh does. */
 export function defaultWorkerUser(): string {
-  return process.env.USER ?? userInfo().username;
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers): the name the environment gives.
+    return process.env.USER ?? process.env.LOGNAME ?? 'root';
+  }
 }
 
 /** The shell a worker's commands run in, by platform. */
@@ -68,10 +73,18 @@ export const STEP_DEFAULTS = {
 /** Remote shell options (ShellMixin). timeout is seconds without output. */
 export const SHELL_DEFAULTS = {
   timeout: 1200,
+  /** No limit on the total run time. */
+  maxTime: null,
   logEnviron: true,
   interruptSignal: 'KILL',
   decodeRC: { 0: 0 } as Record<number, number>,
+  want_stdout: true,
+  want_stderr: true,
+  lazylogfiles: false,
 } as const;
+
+/** MasterLock / WorkerLock (the lock classes apply the same value when constructed). */
+export const LOCK_DEFAULTS = { maxCount: 1 } as const;
 
 /** Per step kind: Buildbot's default step name and the class attributes that differ from STEP_DEFAULTS. */
 export const STEP_KIND_DEFAULTS = {
@@ -133,7 +146,6 @@ export const NIGHTLY_DEFAULTS = { minute: 0, hour: '*', dayOfMonth: '*', month: 
 
 export const FORCE_SCHEDULER_DEFAULTS = {
   reasonString: "A build was forced by '%(owner)s': %(reason)s",
-  username: { name: 'username', label: 'Your name:', size: 30, need_email: true },
   reason: { name: 'reason', default: 'force build', size: 20 },
 } as const;
 
@@ -146,7 +158,7 @@ export const FORCE_PARAMETER_DEFAULTS = {
   BooleanParameter: { default: false },
   ChoiceStringParameter: { default: '', strict: true },
   FixedParameter: { default: '', hide: true },
-  UserNameParameter: { default: '', size: 30, need_email: true },
+  UserNameParameter: { name: 'username', label: 'Your name:', default: '', size: 30, need_email: true },
 } as const;
 
 export const POLLER_DEFAULTS = {

@@ -30,8 +30,11 @@ export interface TransactionOptions {
   retry?: boolean;
 }
 
-/** Marks the async context of a running `Database.transaction` callback. */
-const insideTransaction = new AsyncLocalStorage<Database>();
+/**
+ * Marks the async context of a `Database.transaction` callback while it runs. Work it merely
+ * started (a timer, a listener) inherits the context but sees `running` false once it has ended.
+ */
+const insideTransaction = new AsyncLocalStorage<{ db: Database; running: boolean }>();
 
 /**
  * An open database. `sequelize` and `models` are for the modules in lib/db only; everything else
@@ -67,7 +70,8 @@ export class Database {
    * Pass `t` to every query inside: a query without it runs outside the transaction.
    */
   async transaction<T>(fn: (t: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    if (insideTransaction.getStore() === this) {
+    const outer = insideTransaction.getStore();
+    if (outer?.db === this && outer.running) {
       // On sqlite this would wait forever for the mutex its own caller holds.
       throw new BuildmasterError('db.transaction() called inside another transaction: pass the outer transaction instead');
     }
@@ -75,7 +79,10 @@ export class Database {
       const run = () =>
         this.sequelize.transaction(
           this.caps.immediateTransactions ? { type: Transaction.TYPES.IMMEDIATE } : {},
-          (t) => insideTransaction.run(this, () => fn(t)),
+          (t) => {
+            const scope = { db: this, running: true };
+            return insideTransaction.run(scope, () => fn(t)).finally(() => (scope.running = false));
+          },
         );
       return this.caps.singleWriter ? this.writeLock.run(run) : run();
     };

@@ -1,6 +1,6 @@
 import { parseInterpolate, type InterpolateSubstitution, type ParsedInterpolate } from '../config/interpolate.js';
 import { isPlainObject } from '../config/renderables.js';
-import { BuildmasterError } from '../errors/index.js';
+import { RenderError } from '../errors/RenderError.js';
 import type { Properties } from './properties.js';
 
 /**
@@ -26,7 +26,7 @@ export interface RenderContext {
   onSecret?: (name: string, value: string) => void;
 }
 
-export class RenderError extends BuildmasterError {}
+export { RenderError };
 
 /** Render `value` for a build: renderables are replaced by their values, recursively. */
 export async function render(value: unknown, ctx: RenderContext): Promise<unknown> {

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BuildmasterError } from '../../lib/errors/index.js';
 import { openDatabase, SQLITE_BUSY_TIMEOUT_MS, type Database } from '../../lib/db/connection.js';
@@ -49,7 +51,7 @@ forEachDialect('openDatabase', (h) => {
       expect(await one(db, 'PRAGMA journal_mode', t)).to.deep.equal({ journal_mode: 'wal' });
       expect(await one(db, 'PRAGMA busy_timeout', t)).to.deep.equal({ timeout: SQLITE_BUSY_TIMEOUT_MS });
       // Buildbot runs sqlite with foreign keys off; Sequelize would turn them on.
-      expect(await one(db, 'PRAGMA foreign_keys', t)).to.deep.equal({ foreign_keys: 0 });
+      expect(await one(db, 'SELECT foreign_keys FROM pragma_foreign_keys()', t)).to.deep.equal({ foreign_keys: 0 });
     });
   });
 
@@ -104,6 +106,15 @@ forEachDialect('openDatabase', (h) => {
     expect(await db.transaction(async () => 'still usable')).to.equal('still usable');
   });
 
+  it('lets work started inside a transaction open its own once that transaction has ended', async () => {
+    const db = await h.connect();
+    let later: Promise<string> | undefined;
+    await db.transaction(async () => {
+      later = new Promise((r) => setTimeout(r, 10)).then(() => db.transaction(async () => 'after'));
+    });
+    expect(await later).to.equal('after');
+  });
+
   it('can be closed twice', async () => {
     const db = await h.connect();
     await db.close();
@@ -112,11 +123,19 @@ forEachDialect('openDatabase', (h) => {
 });
 
 describe('openDatabase failures', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bmtest-open-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
   it('explains a sqlite file that cannot be opened', async () => {
-    const err = await openDatabase({ url: 'sqlite:////proc/no/such/dir/state.sqlite', basedir: '/' }).catch((e: unknown) => e);
+    writeFileSync(path.join(dir, 'not-a-dir'), '');
+    const file = path.join(dir, 'not-a-dir', 'state.sqlite');
+    const err = await openDatabase({ url: `sqlite:///${file}`, basedir: '/' }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(BuildmasterError);
     expect((err as BuildmasterError).userError).to.equal(true);
-    expect((err as Error).message).to.match(/^cannot open the database \(sqlite \/proc\/no\/such\/dir\/state\.sqlite\)/);
+    expect((err as Error).message).to.contain(`cannot open the database (sqlite ${file}): `);
   });
 
   it('explains a wrong MySQL password without printing it', async function () {

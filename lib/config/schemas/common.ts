@@ -111,7 +111,6 @@ export function obj<T extends z.core.$ZodLooseShape>(shape: T) {
 export const str = () => z.string();
 export const nonEmpty = () => z.string().min(1);
 export const bool = () => z.boolean();
-export const int = () => z.number().int();
 export const count = () => z.number().int().min(0);
 export const positiveInt = () => z.number().int().min(1);
 
@@ -163,9 +162,6 @@ export function renderable<T extends z.ZodType>(inner: T) {
     return forward(inner, v, ctx, 'a renderable');
   });
 }
-
-/** A renderable only (e.g. a Secret for a passphrase), or a plain value of `inner`. */
-export const renderableString = () => renderable(z.string());
 
 /**
  * A config object made with `new` (a step, scheduler, parameter…): dispatched on its `kind` to the

@@ -105,7 +105,7 @@ export const FORCE_PARAMETER_SCHEMAS = {
     return resolveBase('ChoiceStringParameter', o, o.default ?? D.ChoiceStringParameter.default, {
       choices: [...o.choices],
       strict,
-      multiple: o.multiple ?? false,
+      multiple: o.multiple ?? FORCE_PARAMETER_DEFAULTS.common.multiple,
     });
   }),
   FixedParameter: obj({ ...baseShape, default: str() }).transform((o) => resolveBase('FixedParameter', o, o.default)),
@@ -118,7 +118,7 @@ export const FORCE_PARAMETER_SCHEMAS = {
   }).transform((o) =>
     resolveBase(
       'UserNameParameter',
-      { ...o, name: o.name ?? 'username', label: o.label ?? 'Your name:' },
+      { ...o, name: o.name ?? D.UserNameParameter.name, label: o.label ?? D.UserNameParameter.label },
       o.default ?? D.UserNameParameter.default,
       { size: o.size ?? D.UserNameParameter.size, need_email: o.need_email ?? D.UserNameParameter.need_email },
     ),
@@ -166,7 +166,7 @@ const codebaseParameterOptions = obj({
     codebase: o.codebase,
     name,
     label: o.label ?? (o.codebase ? `Codebase: ${o.codebase}` : ''),
-    hide: o.hide ?? false,
+    hide: o.hide ?? FORCE_PARAMETER_DEFAULTS.common.hide,
     fields,
   };
 });

@@ -1,5 +1,6 @@
 /** Lock declarations in `locks: [...]` of a builder or step: a lock (counting) or lock.access(mode). */
 import { z } from 'zod';
+import { LOCK_DEFAULTS } from '../defaults.js';
 import type { ResolvedLock, ResolvedLockAccess } from '../resolved.js';
 import { describeValue, forward, nonEmpty, obj, positiveInt, count, record } from './common.js';
 
@@ -14,11 +15,11 @@ function resolveLock(v: unknown, ctx: Ctx, prefix: (string | number)[]): Resolve
   if (lock.kind === 'MasterLock') {
     const o = forward(masterLockOptions, lock.options ?? {}, subCtx(ctx, prefix));
     if (name === z.NEVER || o === z.NEVER) return z.NEVER;
-    return { kind: 'MasterLock', name, maxCount: o.maxCount ?? 1 };
+    return { kind: 'MasterLock', name, maxCount: o.maxCount ?? LOCK_DEFAULTS.maxCount };
   }
   const o = forward(workerLockOptions, lock.options ?? {}, subCtx(ctx, prefix));
   if (name === z.NEVER || o === z.NEVER) return z.NEVER;
-  return { kind: 'WorkerLock', name, maxCount: o.maxCount ?? 1, maxCountForWorker: { ...(o.maxCountForWorker ?? {}) } };
+  return { kind: 'WorkerLock', name, maxCount: o.maxCount ?? LOCK_DEFAULTS.maxCount, maxCountForWorker: { ...(o.maxCountForWorker ?? {}) } };
 }
 
 /** A context that prefixes the paths of the issues added through it. */

@@ -133,14 +133,14 @@ function resolveShell(o: ShellInput): ResolvedShellFields {
     command: o.command,
     env: { ...(o.env ?? {}) },
     timeout: o.timeout === undefined ? SHELL_DEFAULTS.timeout : o.timeout,
-    maxTime: o.maxTime ?? null,
+    maxTime: o.maxTime ?? SHELL_DEFAULTS.maxTime,
     decodeRC: o.decodeRC ? { ...o.decodeRC } : { ...SHELL_DEFAULTS.decodeRC },
     logEnviron: o.logEnviron ?? SHELL_DEFAULTS.logEnviron,
     interruptSignal: o.interruptSignal ?? SHELL_DEFAULTS.interruptSignal,
-    want_stdout: o.want_stdout ?? true,
-    want_stderr: o.want_stderr ?? true,
+    want_stdout: o.want_stdout ?? SHELL_DEFAULTS.want_stdout,
+    want_stderr: o.want_stderr ?? SHELL_DEFAULTS.want_stderr,
     logfiles: { ...(o.logfiles ?? {}) },
-    lazylogfiles: o.lazylogfiles ?? false,
+    lazylogfiles: o.lazylogfiles ?? SHELL_DEFAULTS.lazylogfiles,
   };
   if (o.sigtermTime !== undefined) r.sigtermTime = o.sigtermTime;
   if (o.initialStdin !== undefined) r.initialStdin = o.initialStdin;
