@@ -4,6 +4,9 @@ import { BuildmasterError } from '../errors/index.js';
 import { registerCreateMaster } from './createMaster.js';
 import { registerUpgradeMaster } from './upgradeMaster.js';
 import { registerCheckconfig } from './checkconfig.js';
+import { registerStart } from './start.js';
+import { registerStop } from './stop.js';
+import { registerTrustWorker } from './trustWorker.js';
 import { Output } from './output.js';
 
 /** Exit codes: 0 ok, 1 the user's to fix (config, DB state, directory), 2 wrong usage, 70 our bug. */
@@ -39,6 +42,9 @@ export function buildProgram(out: Output): Command {
   registerCreateMaster(program, out);
   registerUpgradeMaster(program, out);
   registerCheckconfig(program, out);
+  registerStart(program, out);
+  registerStop(program, out);
+  registerTrustWorker(program, out);
   return program;
 }
 

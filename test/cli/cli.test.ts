@@ -169,6 +169,7 @@ describe('buildmaster CLI', function () {
       const first = await runCli('upgrade-master', dir);
       expect(first.code, first.stderr).to.equal(0);
       expect(first.stdout).to.contain('backed up the database to');
+      expect(first.stdout).to.contain('recognised a Buildbot 3.7 database');
       const second = await runCli('upgrade-master', dir);
       expect(second.code, second.stderr).to.equal(0);
       expect(second.stdout).to.contain('up to date');

@@ -1,0 +1,196 @@
+import type { Transaction } from 'sequelize';
+import type { Database } from './connection.js';
+import type { BuildrequestRow } from './model/index.js';
+import { batches, distinct, insertIgnoringDuplicates, remove, select, selectOne, update } from './query.js';
+
+export type { BuildrequestRow } from './model/index.js';
+
+/** A request with its claim, if any (the REST API's `claimed`, `claimed_by_masterid`, `claimed_at`). */
+export interface BuildrequestWithClaim extends BuildrequestRow {
+  claimed_by_masterid: number | null;
+  claimed_at: number | null;
+}
+
+const BR_COLUMNS = 'br.id, br.buildsetid, br.builderid, br.priority, br.complete, br.results, br.submitted_at, br.complete_at, br.waited_for';
+
+/**
+ * "Pending" = incomplete and unclaimed. The NOT EXISTS probes buildrequest_claims' unique index on
+ * brid, and `complete = 0` uses the buildrequests_complete index, so finished history is never
+ * scanned however long it grows.
+ */
+const PENDING = 'br.complete = 0 AND NOT EXISTS (SELECT 1 FROM buildrequest_claims c WHERE c.brid = br.id)';
+
+/** Unclaimed, incomplete requests, highest priority first, then oldest first. */
+export function getPendingRequests(
+  db: Database,
+  opts: { builderid?: number; limit?: number } = {},
+  t?: Transaction,
+): Promise<BuildrequestRow[]> {
+  const params: unknown[] = [];
+  let where = PENDING;
+  if (opts.builderid !== undefined) {
+    where += ' AND br.builderid = ?';
+    params.push(opts.builderid);
+  }
+  let limit = '';
+  if (opts.limit !== undefined) {
+    limit = ' LIMIT ?';
+    params.push(Math.max(0, Math.floor(opts.limit)));
+  }
+  return select<BuildrequestRow>(
+    db,
+    `SELECT ${BR_COLUMNS} FROM buildrequests br WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`,
+    params,
+    t,
+  );
+}
+
+/** The builders that have at least one pending request. */
+export async function pendingBuilderIds(db: Database, t?: Transaction): Promise<number[]> {
+  const rows = await select<{ builderid: number }>(
+    db,
+    `SELECT DISTINCT br.builderid FROM buildrequests br WHERE ${PENDING} ORDER BY br.builderid`,
+    [],
+    t,
+  );
+  return rows.map((r) => r.builderid);
+}
+
+export interface ClaimOutcome {
+  /** The requests this call claimed for the master. */
+  claimed: number[];
+  /** The requests it did not get: another master (or this one, earlier) holds them, or they do not exist. */
+  conflicts: number[];
+}
+
+/**
+ * Claims each request for `masterid`, one row at a time, so the master gets every request it won
+ * even when it lost others. Race: the unique index on buildrequest_claims.brid is the only
+ * arbiter. Each INSERT that skips duplicates either adds our row (1 row affected: we won that
+ * request) or finds one already there (0: someone holds it — never an error). No read precedes
+ * the write, so there is no check-then-act window on either dialect. Several requests are written
+ * in one transaction only to share its commit; each row's outcome is decided the same way.
+ * A completed request cannot be claimed (its claim row stays after completion, as in Buildbot).
+ */
+export async function claimRequests(
+  db: Database,
+  brids: readonly number[],
+  masterid: number,
+  now: number,
+  t?: Transaction,
+): Promise<ClaimOutcome> {
+  const ids = distinct(brids).sort((a, b) => a - b);
+  if (ids.length > 1 && !t) return db.transaction((tx) => claimRequests(db, ids, masterid, now, tx));
+  const outcome: ClaimOutcome = { claimed: [], conflicts: [] };
+  // Ascending order: two masters inserting overlapping sets take the rows' locks in the same order.
+  for (const brid of ids) {
+    const { affectedRows } = await insertIgnoringDuplicates(
+      db,
+      'buildrequest_claims (brid, masterid, claimed_at) VALUES (?, ?, ?)',
+      [brid, masterid, now],
+      t,
+    );
+    (affectedRows === 1 ? outcome.claimed : outcome.conflicts).push(brid);
+  }
+  return outcome;
+}
+
+/**
+ * Releases this master's claims on these requests so any master can run them again (after a
+ * RETRY, or when a claimed request cannot start after all). Claims of other masters are left
+ * alone. Returns how many claims were released.
+ */
+export async function unclaimRequests(db: Database, brids: readonly number[], masterid: number, t?: Transaction): Promise<number> {
+  let released = 0;
+  for (const batch of batches(db, distinct(brids))) {
+    released += await remove(db, 'DELETE FROM buildrequest_claims WHERE brid IN (?) AND masterid = ?', [batch, masterid], t);
+  }
+  return released;
+}
+
+/**
+ * Releases every claim `masterid` holds on an incomplete request (housekeeping of a stopped or
+ * expired master). Unlike Buildbot's, this works for any master, not only the caller itself.
+ * Returns the released request ids.
+ */
+export async function releaseMasterClaims(db: Database, masterid: number, t?: Transaction): Promise<number[]> {
+  const rows = await select<{ brid: number }>(
+    db,
+    `SELECT c.brid FROM buildrequest_claims c JOIN buildrequests br ON br.id = c.brid
+     WHERE c.masterid = ? AND br.complete = 0 ORDER BY c.brid`,
+    [masterid],
+    t,
+  );
+  const brids = rows.map((r) => r.brid);
+  if (brids.length > 0) await unclaimRequests(db, brids, masterid, t);
+  return brids;
+}
+
+/**
+ * Marks requests complete with `results`, but only those `masterid` holds the claim of and that
+ * are not complete yet; returns the ids it completed. Race: the UPDATE's own WHERE checks both
+ * conditions in the statement that writes (a row lock on MySQL, the write lock on sqlite), so a
+ * master that lost its claim — expired and unclaimed, perhaps re-claimed by another — completes
+ * nothing, and a request is completed once. Per row, so each outcome is exact.
+ */
+export async function completeRequests(
+  db: Database,
+  brids: readonly number[],
+  results: number,
+  now: number,
+  masterid: number,
+  t?: Transaction,
+): Promise<number[]> {
+  const ids = distinct(brids).sort((a, b) => a - b);
+  if (ids.length > 1 && !t) return db.transaction((tx) => completeRequests(db, ids, results, now, masterid, tx));
+  const completed: number[] = [];
+  for (const brid of ids) {
+    const matched = await update(
+      db,
+      `UPDATE buildrequests SET complete = 1, results = ?, complete_at = ?
+       WHERE id = ? AND complete = 0
+         AND EXISTS (SELECT 1 FROM buildrequest_claims c WHERE c.brid = ? AND c.masterid = ?)`,
+      [results, now, brid, brid, masterid],
+      t,
+      false,
+    );
+    if (matched === 1) completed.push(brid);
+  }
+  return completed;
+}
+
+export function getRequest(db: Database, brid: number, t?: Transaction): Promise<BuildrequestWithClaim | undefined> {
+  return selectOne<BuildrequestWithClaim>(
+    db,
+    `SELECT ${BR_COLUMNS}, c.masterid AS claimed_by_masterid, c.claimed_at
+     FROM buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id WHERE br.id = ?`,
+    [brid],
+    t,
+  );
+}
+
+/** Several requests with their claims, in id order (missing ids are left out). */
+export async function getRequests(db: Database, brids: readonly number[], t?: Transaction): Promise<BuildrequestWithClaim[]> {
+  const out: BuildrequestWithClaim[] = [];
+  for (const batch of batches(db, distinct(brids))) {
+    out.push(...(await select<BuildrequestWithClaim>(
+      db,
+      `SELECT ${BR_COLUMNS}, c.masterid AS claimed_by_masterid, c.claimed_at
+       FROM buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id WHERE br.id IN (?)`,
+      [batch],
+      t,
+    )));
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** The requests of a buildset, with their claims. */
+export function getRequestsOfBuildset(db: Database, bsid: number, t?: Transaction): Promise<BuildrequestWithClaim[]> {
+  return select<BuildrequestWithClaim>(
+    db,
+    `SELECT ${BR_COLUMNS}, c.masterid AS claimed_by_masterid, c.claimed_at
+     FROM buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id WHERE br.buildsetid = ? ORDER BY br.id`,
+    [bsid],
+    t,
+  );
+}

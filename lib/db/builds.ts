@@ -1,0 +1,118 @@
+import type { Transaction } from 'sequelize';
+import type { PropertyMap } from './buildsets.js';
+import type { Database } from './connection.js';
+import type { BuildRow } from './model/index.js';
+import { epochSeconds, insert, isUniqueViolation, select, selectOne, update, valuesList } from './query.js';
+
+export type { BuildRow } from './model/index.js';
+
+export interface AddBuildArgs {
+  builderid: number;
+  buildrequestid: number;
+  workerid: number | null;
+  masterid: number;
+  state_string: string;
+  /** Epoch seconds; default now. */
+  started_at?: number;
+}
+
+const MAX_NUMBER_ATTEMPTS = 50;
+
+/**
+ * Inserts a build numbered max+1 for its builder, starting at 1 (Buildbot's numbering). Race: two
+ * masters starting builds of one builder may read the same max; the unique (builderid, number)
+ * index admits one insert, and the other re-reads the max and tries again.
+ */
+export async function addBuild(db: Database, args: AddBuildArgs, t?: Transaction): Promise<{ buildid: number; number: number }> {
+  const startedAt = args.started_at ?? epochSeconds();
+  for (let attempt = 0; ; attempt++) {
+    // In a MySQL transaction a plain read would keep seeing its first snapshot; lock the range.
+    const lock = t && db.caps.rowLocks ? ' FOR UPDATE' : '';
+    const row = await selectOne<{ n: number | null }>(db, `SELECT MAX(number) AS n FROM builds WHERE builderid = ?${lock}`, [args.builderid], t);
+    const number = (row?.n === null || row?.n === undefined ? 0 : Number(row.n)) + 1;
+    try {
+      const { insertId } = await insert(
+        db,
+        `INSERT INTO builds (number, builderid, buildrequestid, workerid, masterid, started_at, complete_at, state_string, results)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL)`,
+        [number, args.builderid, args.buildrequestid, args.workerid, args.masterid, startedAt, args.state_string],
+        t,
+      );
+      return { buildid: insertId, number };
+    } catch (err) {
+      if (!isUniqueViolation(err) || attempt + 1 >= MAX_NUMBER_ATTEMPTS) throw err;
+    }
+  }
+}
+
+export async function setBuildStateString(db: Database, buildid: number, text: string, t?: Transaction): Promise<void> {
+  await update(db, 'UPDATE builds SET state_string = ? WHERE id = ?', [text, buildid], t);
+}
+
+/** Sets the build's results and complete_at (epoch seconds). */
+export async function finishBuild(db: Database, buildid: number, results: number, now = epochSeconds(), t?: Transaction): Promise<void> {
+  await update(db, 'UPDATE builds SET results = ?, complete_at = ? WHERE id = ?', [results, now, buildid], t);
+}
+
+/**
+ * Writes build properties as Buildbot does (build_properties.value is the JSON of the value alone,
+ * the source has its own column): new names are inserted, changed ones updated, unchanged ones
+ * left alone. One transaction; only the build's own master writes its properties.
+ */
+export async function setBuildProperties(db: Database, buildid: number, props: PropertyMap, t?: Transaction): Promise<void> {
+  const entries = Object.entries(props);
+  if (entries.length === 0) return;
+  if (!t) return db.transaction((tx) => setBuildProperties(db, buildid, props, tx));
+  const existing = new Map<string, { value: string; source: string }>();
+  for (const r of await select<{ name: string; value: string; source: string }>(
+    db,
+    'SELECT name, value, source FROM build_properties WHERE buildid = ?',
+    [buildid],
+    t,
+  )) existing.set(r.name, r);
+  const inserts: unknown[] = [];
+  for (const [name, [value, source]] of entries) {
+    const json = JSON.stringify(value ?? null);
+    const old = existing.get(name);
+    if (!old) inserts.push(buildid, name, json, source);
+    else if (old.value !== json || old.source !== source) {
+      await update(db, 'UPDATE build_properties SET value = ?, source = ? WHERE buildid = ? AND name = ?', [json, source, buildid, name], t);
+    }
+  }
+  if (inserts.length > 0) {
+    await insert(db, `INSERT INTO build_properties (buildid, name, value, source) VALUES ${valuesList(inserts.length / 4, 4)}`, inserts, t);
+  }
+}
+
+/** name → [value, source]. */
+export async function getBuildProperties(db: Database, buildid: number, t?: Transaction): Promise<PropertyMap> {
+  const out: PropertyMap = {};
+  for (const r of await select<{ name: string; value: string; source: string }>(
+    db,
+    'SELECT name, value, source FROM build_properties WHERE buildid = ?',
+    [buildid],
+    t,
+  )) out[r.name] = [JSON.parse(r.value), r.source];
+  return out;
+}
+
+const BUILD_COLUMNS = 'id, number, builderid, buildrequestid, workerid, masterid, started_at, complete_at, state_string, results';
+
+export function getBuild(db: Database, buildid: number, t?: Transaction): Promise<BuildRow | undefined> {
+  return selectOne<BuildRow>(db, `SELECT ${BUILD_COLUMNS} FROM builds WHERE id = ?`, [buildid], t);
+}
+
+/** Builds of `masterid` that have not finished (complete_at unset), oldest first. */
+export function getUnfinishedBuilds(db: Database, masterid: number, t?: Transaction): Promise<BuildRow[]> {
+  return select<BuildRow>(
+    db,
+    `SELECT ${BUILD_COLUMNS} FROM builds WHERE masterid = ? AND complete_at IS NULL ORDER BY id`,
+    [masterid],
+    t,
+  );
+}
+
+/** The builds that ran for a request, oldest first. */
+export function getBuildsForRequest(db: Database, buildrequestid: number, t?: Transaction): Promise<BuildRow[]> {
+  return select<BuildRow>(db, `SELECT ${BUILD_COLUMNS} FROM builds WHERE buildrequestid = ? ORDER BY id`, [buildrequestid], t);
+}

@@ -1,0 +1,339 @@
+/**
+ * One build of a builder on a slave host, as Buildbot's process/build.py runs it:
+ *
+ *   created → starting (properties) → preparing worker → pinging worker (mkdir builddir)
+ *   → acquiring locks → step 0 `worker_preparation` "worker W ready" → building → the steps
+ *   → `build successful` | `failed …` | `retry lost connection …` | `cancelled (reason) …`
+ *
+ * Step results merge into the build's (haltOnFailure, alwaysRun, flunkOn…/warnOn…); a stop
+ * interrupts the running command (its remote process tree is killed) and the build ends
+ * CANCELLED; a lost connection ends the step and the build RETRY, and then the requests are
+ * unclaimed so that they run again. Otherwise the requests are completed with the build's result
+ * and each buildset completes when all its requests have. Every change is published on the bus.
+ *
+ *   const build = await Build.start(deps, { builder, worker, requests });
+ *   build.stop('user asked');                 // optional
+ *   const { results } = await build.finished; // never rejects
+ */
+import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/resolved.js';
+import type { BuildrequestRow } from '../db/buildrequests.js';
+import { completeRequests, unclaimRequests } from '../db/buildrequests.js';
+import { addBuild, finishBuild, setBuildProperties, setBuildStateString } from '../db/builds.js';
+import { maybeCompleteBuildset } from '../db/buildsets.js';
+import type { Database } from '../db/connection.js';
+import type { MessageBus } from '../master/bus.js';
+import type { BuildSourceStamp } from '../steps/types.js';
+import type { Logger } from '../util/log.js';
+import type { SshConnection } from '../workers/sshConnection.js';
+import type { CommandEnv } from '../workers/types.js';
+import { buildProperties, loadRequestInputs, workerBuilddir } from './buildProperties.js';
+import { dbLogSink } from './dbLogSink.js';
+import { publishBuildset, publishRequest } from './messages.js';
+import type { Properties } from './properties.js';
+import { render, type RenderContext } from './render.js';
+import { buildFinalStateString, CANCELLED, EXCEPTION, mergeStepResult, RETRY, SUCCESS, worstStatus, type ResultCode } from './results.js';
+import { SecretMasker } from './secretMasker.js';
+import { PreparationStep } from './preparationStep.js';
+import { StepRunner, type StepEnvironment } from './stepRunner.js';
+import { prepareWorker, WorkerUnavailable } from './workerPreparation.js';
+
+export interface BuildDeps {
+  db: Database;
+  bus: MessageBus;
+  logger: Logger;
+  masterid: number;
+  basedir: string;
+  config: ResolvedConfig;
+  secrets: (name: string) => Promise<string | undefined>;
+  /** Epoch seconds (default: the clock). */
+  now?: () => number;
+}
+
+/** The resolved builder config (Buildbot's BuilderConfig). */
+export type BuilderConfig = ResolvedBuilder;
+
+export interface StartBuildArgs {
+  builder: { builderid: number; config: BuilderConfig };
+  worker: { workerid: number; config: WorkerConfig; connection: SshConnection };
+  /** Already claimed by this master; requests[0] gives the build's buildrequestid. */
+  requests: BuildrequestRow[];
+}
+
+const epochNow = () => Math.floor(Date.now() / 1000);
+
+export class Build {
+  readonly buildid: number;
+  readonly number: number;
+  /** Resolves when everything about the build is written and published; never rejects. */
+  readonly finished: Promise<{ results: number }>;
+
+  private readonly deps: BuildDeps;
+  private readonly args: StartBuildArgs;
+  private readonly logger: Logger;
+  private readonly nowS: () => number;
+  private readonly masker = new SecretMasker();
+  private readonly startedAt: number;
+  private results: ResultCode = SUCCESS;
+  /** Words of the state string while building (Buildbot's build.text). */
+  private text: string[] = [];
+  private stateString = 'created';
+  private stopped = false;
+  private stoppedReason: string | undefined;
+  private terminate = false;
+  private lost: string | undefined;
+  private current: StepRunner | undefined;
+  private preparing: AbortController | undefined;
+  private done = false;
+  private completeAt: number | null = null;
+  private properties: Properties | undefined;
+
+  private constructor(deps: BuildDeps, args: StartBuildArgs, ids: { buildid: number; number: number }, startedAt: number) {
+    this.deps = deps;
+    this.args = args;
+    this.buildid = ids.buildid;
+    this.number = ids.number;
+    this.startedAt = startedAt;
+    this.nowS = deps.now ?? epochNow;
+    this.logger = deps.logger.child({ component: 'build', buildid: ids.buildid, builder: args.builder.config.name, number: ids.number });
+    this.finished = this.run();
+  }
+
+  /** Inserts the builds row (state `created`), publishes it, and runs the build in the background. */
+  static async start(deps: BuildDeps, args: StartBuildArgs): Promise<Build> {
+    if (args.requests.length === 0) throw new TypeError('a build needs at least one build request');
+    const startedAt = (deps.now ?? epochNow)();
+    const ids = await addBuild(deps.db, {
+      builderid: args.builder.builderid,
+      buildrequestid: args.requests[0].id,
+      workerid: args.worker.workerid,
+      masterid: deps.masterid,
+      state_string: 'created',
+      started_at: startedAt,
+    });
+    return new Build(deps, args, ids, startedAt);
+  }
+
+  /** Stop the build (Buildbot's stopBuild): the running step is interrupted, the rest skipped except alwaysRun. */
+  stop(reason: string, results: number = CANCELLED): void {
+    if (this.done) return;
+    this.logger.info({ event: 'build.stop', reason, results }, 'stopping build');
+    this.stoppedReason = reason;
+    this.stopped = true;
+    this.results = results as ResultCode;
+    this.current?.interrupt(reason);
+    this.preparing?.abort(reason);
+  }
+
+  /** The row as the REST API shows it. */
+  private row(): Record<string, unknown> {
+    return {
+      buildid: this.buildid,
+      number: this.number,
+      builderid: this.args.builder.builderid,
+      buildrequestid: this.args.requests[0].id,
+      workerid: this.args.worker.workerid,
+      masterid: this.deps.masterid,
+      started_at: this.startedAt,
+      complete: this.completeAt !== null,
+      complete_at: this.completeAt,
+      results: this.completeAt !== null ? this.results : null,
+      state_string: this.stateString,
+    };
+  }
+
+  private async setState(text: string): Promise<void> {
+    this.stateString = this.masker.mask(text);
+    await setBuildStateString(this.deps.db, this.buildid, this.stateString);
+    this.deps.bus.publish(['builds', String(this.buildid), 'update'], this.row());
+  }
+
+  private async flushProperties(): Promise<void> {
+    if (this.properties) await setBuildProperties(this.deps.db, this.buildid, this.properties.asDict());
+  }
+
+  private async run(): Promise<{ results: number }> {
+    const conn = this.args.worker.connection;
+    const onDisconnect = ({ reason }: { reason: string }) => this.lostRemote(reason);
+    this.deps.bus.publish(['builds', String(this.buildid), 'new'], this.row());
+    try {
+      const env = await this.prepare();
+      if (env) {
+        conn.on('disconnected', onDisconnect);
+        // The connection may have dropped between the preparation and the subscription.
+        if (!conn.isConnected()) this.lostRemote(conn.lostReason() ?? 'connection lost');
+        await this.runSteps(env);
+        await this.finish(buildFinalStateString(this.results, { stoppedReason: this.stoppedReason, stepSummaries: this.text }), this.results);
+      }
+    } catch (err) {
+      this.logger.error({ event: 'build.exception', err: (err as Error).message, stack: (err as Error).stack }, 'build failed with an exception');
+      await this.finish('build exception', EXCEPTION).catch((e) =>
+        this.logger.error({ event: 'build.finishFailed', err: (e as Error).message }, 'could not record the end of a build'),
+      );
+    } finally {
+      conn.off('disconnected', onDisconnect);
+    }
+    return { results: this.results };
+  }
+
+  /** Properties, step 0 and the slave's builder directory; undefined when the build ended there. */
+  private async prepare(): Promise<StepEnvironment | undefined> {
+    const { db } = this.deps;
+    const { builder, worker, requests } = this.args;
+    const conn = worker.connection;
+    const prep = new PreparationStep(this.deps, this.buildid, this.masker, this.nowS);
+    await prep.add();
+
+    const inputs = await loadRequestInputs(db, requests);
+    const builddir = workerBuilddir(conn.platform, worker.config, builder.config);
+    this.properties = buildProperties({ config: this.deps.config, builder: builder.config, worker: worker.config, buildnumber: this.number, inputs, builddir });
+    await this.flushProperties();
+    await this.setState('starting');
+    const renderContext: RenderContext = {
+      properties: this.properties,
+      sourcestamps: inputs.sourcestamps.map((ss) => ({ ...ss })),
+      secrets: this.deps.secrets,
+      worker: { ...worker.config.properties, workername: worker.config.name },
+      onSecret: (name, value) => this.masker.add(name, value),
+    };
+
+    await this.setState('preparing worker');
+    let remoteEnv: Record<string, string> | undefined;
+    let baseEnv: CommandEnv;
+    this.preparing = new AbortController();
+    try {
+      if (this.stopped) throw new Error('stopped');
+      if (!conn.isConnected()) throw new WorkerUnavailable(`worker ${worker.config.name} is not connected`);
+      await this.setState('pinging worker');
+      remoteEnv = await abortable(prepareWorker(conn, builddir), this.preparing.signal);
+      // Builder env ← worker env; each step's own env goes on top.
+      baseEnv = { ...((await render(builder.config.env, renderContext)) as CommandEnv), ...worker.config.env };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (this.stopped) {
+        await prep.finish(CANCELLED, 'worker_preparation (cancelled)');
+        await this.finish('worker cancelled', this.results);
+      } else {
+        const pinging = !(err instanceof WorkerUnavailable);
+        await prep.fail(pinging ? 'worker_ping' : 'worker_prepare', why);
+        await this.finish(pinging ? 'worker not pinged' : 'worker not available', RETRY);
+      }
+      return undefined;
+    } finally {
+      this.preparing = undefined;
+    }
+
+    await this.setState('acquiring locks');
+    await prep.finish(SUCCESS, `worker ${worker.config.name} ready`);
+    await this.setState('building');
+    return {
+      db,
+      bus: this.deps.bus,
+      logger: this.logger,
+      logSink: dbLogSink(db),
+      masker: this.masker,
+      renderContext,
+      properties: this.properties,
+      sourcestamps: inputs.sourcestamps,
+      conn,
+      platform: conn.platform,
+      builddir,
+      baseEnv,
+      remoteEnv,
+      masterBasedir: this.deps.basedir,
+      buildid: this.buildid,
+      buildNumber: this.number,
+      builderName: builder.config.name,
+      workerName: worker.config.name,
+      nowS: this.nowS,
+    };
+  }
+
+  private async runSteps(env: StepEnvironment): Promise<void> {
+    for (const step of this.args.builder.config.steps) {
+      if (this.lost !== undefined) break; // Buildbot: no connection, no next step
+      if ((this.terminate || this.stopped) && !step.alwaysRun) continue;
+      const runner = new StepRunner(env, step);
+      this.current = runner;
+      let r;
+      try {
+        r = await runner.run();
+      } finally {
+        this.current = undefined;
+      }
+      await this.flushProperties();
+      if (r.buildSummary) {
+        this.text.push(r.buildSummary);
+        await this.setState(this.text.join(' '));
+      }
+      const merged = mergeStepResult(this.results, r.results, step);
+      this.results = merged.results;
+      if (merged.terminate) this.terminate = true;
+      if (this.lost !== undefined) {
+        this.results = RETRY;
+        this.terminate = true;
+      }
+    }
+  }
+
+  /** Buildbot's lostRemote: the build will end RETRY, the running step too. */
+  private lostRemote(reason: string): void {
+    if (this.done || this.lost !== undefined) return;
+    this.logger.warn({ event: 'build.connectionLost', reason }, 'lost the connection to the worker');
+    this.lost = reason;
+    this.text = ['lost', 'connection'];
+    this.results = RETRY;
+    this.current?.connectionLost(reason);
+  }
+
+  /** Buildbot's buildFinished, plus what happens to the requests and buildsets. */
+  private async finish(text: string, results: number): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    const { db, bus, masterid } = this.deps;
+    this.results = (worstStatus(this.results, results) ?? this.results) as ResultCode;
+    await this.flushProperties().catch((err) => this.logger.warn({ event: 'build.propertiesFailed', err: (err as Error).message }, 'could not store properties'));
+    this.stateString = this.masker.mask(text);
+    await setBuildStateString(db, this.buildid, this.stateString);
+    const completeAt = this.nowS();
+    await finishBuild(db, this.buildid, this.results, completeAt);
+    this.completeAt = completeAt;
+    bus.publish(['builds', String(this.buildid), 'finished'], this.row());
+    this.logger.info({ event: 'build.finished', results: this.results, state: this.stateString }, 'build finished');
+
+    const brids = this.args.requests.map((r) => r.id);
+    if (this.results === RETRY) {
+      // Run them again, later, on whichever master claims them.
+      await unclaimRequests(db, brids, masterid);
+      for (const brid of brids) await publishRequest(db, bus, brid, 'unclaimed');
+      return;
+    }
+    const completed = await completeRequests(db, brids, this.results, completeAt, masterid);
+    for (const brid of completed) await publishRequest(db, bus, brid, 'complete');
+    const bsids = new Set(this.args.requests.filter((r) => completed.includes(r.id)).map((r) => r.buildsetid));
+    for (const bsid of bsids) {
+      const done = await maybeCompleteBuildset(db, bsid, completeAt);
+      if (done.completed) await publishBuildset(db, bus, bsid, 'complete');
+    }
+  }
+}
+
+/** Rejects as soon as `signal` aborts (the promise itself keeps running to its end). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(String(signal.reason)));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(String(signal.reason)));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export type { BuildSourceStamp };

@@ -1,0 +1,69 @@
+/**
+ * Step 0 of every build, `worker_preparation` (Buildbot's preparation_step): a step row that runs
+ * no implementation. It finishes SUCCESS "worker W ready", CANCELLED when the build is stopped
+ * first, or EXCEPTION "error while worker_ping" with an `err.text` log saying why.
+ */
+import type { Database } from '../db/connection.js';
+import { addLog } from '../db/logs.js';
+import { addStep, finishStep, setStepStateString, startStep } from '../db/steps.js';
+import { LogWriter } from '../logs/logWriter.js';
+import type { MessageBus } from '../master/bus.js';
+import { dbLogSink } from './dbLogSink.js';
+import { EXCEPTION } from './results.js';
+import type { SecretMasker } from './secretMasker.js';
+
+export class PreparationStep {
+  private stepid = -1;
+  private number = 0;
+  private startedAt: number | null = null;
+
+  constructor(
+    private readonly deps: { db: Database; bus: MessageBus },
+    private readonly buildid: number,
+    private readonly masker: SecretMasker,
+    private readonly nowS: () => number,
+  ) {}
+
+  private publish(event: string, extra: Record<string, unknown>): void {
+    this.deps.bus.publish(['steps', String(this.stepid), event], {
+      stepid: this.stepid,
+      number: this.number,
+      name: 'worker_preparation',
+      buildid: this.buildid,
+      started_at: this.startedAt,
+      complete: false,
+      complete_at: null,
+      results: null,
+      urls: [],
+      hidden: false,
+      ...extra,
+    });
+  }
+
+  async add(): Promise<void> {
+    ({ stepid: this.stepid, number: this.number } = await addStep(this.deps.db, this.buildid, 'worker_preparation'));
+    this.publish('new', { state_string: 'pending' });
+    this.startedAt = this.nowS();
+    await startStep(this.deps.db, this.stepid, this.startedAt);
+    this.publish('started', { state_string: 'pending' });
+  }
+
+  async finish(results: number, text: string): Promise<void> {
+    const state = this.masker.mask(text);
+    await setStepStateString(this.deps.db, this.stepid, state);
+    const completeAt = this.nowS();
+    await finishStep(this.deps.db, this.stepid, results, completeAt, false);
+    this.publish('finished', { state_string: state, complete: true, complete_at: completeAt, results });
+  }
+
+  /** Buildbot's buildPreparationFailure. */
+  async fail(what: string, why: string): Promise<void> {
+    const { db, bus } = this.deps;
+    const { logid, slug } = await addLog(db, this.stepid, 'err.text', 't');
+    const log = new LogWriter({ sink: dbLogSink(db), bus, logid, name: 'err.text', type: 't', slug, stepid: this.stepid, masker: this.masker });
+    bus.publish(['logs', String(logid), 'new'], log.row(false));
+    log.addText(`${why}\n`);
+    await log.finish();
+    await this.finish(EXCEPTION, `error while ${what}`);
+  }
+}
