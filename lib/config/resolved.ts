@@ -341,7 +341,7 @@ export interface ResolvedConfig {
   titleURL: string;
   buildbotURL: string;
   db: { url: string };
-  www: { host: string; port: number };
+  www: { host: string; port: number; users: { username: string; password: string }[] };
   workers: WorkerConfig[];
   builders: ResolvedBuilder[];
   schedulers: ResolvedScheduler[];

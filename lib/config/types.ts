@@ -127,12 +127,26 @@ export interface SecretsOptions {
   dir?: string;
 }
 
+/** The master's web server (REST API, control, hooks). */
+export interface WwwOptions {
+  /** Interface to bind; default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Default 8010; 0 picks a free port. */
+  port?: number;
+  /**
+   * Users allowed to control builds (force, stop, rebuild) with HTTP Basic auth. `password` is the
+   * plain password or `sha256:<hex of sha256(password)>`. With no users, control is allowed only from
+   * 127.0.0.1.
+   */
+  users?: { username: string; password: string }[];
+}
+
 export interface MasterConfig {
   title?: string;
   titleURL?: string;
   buildbotURL?: string;
   db?: { url?: string };
-  www?: { host?: string; port?: number };
+  www?: WwwOptions;
   workers?: WorkerOptions[];
   builders?: BuilderConfig[];
   schedulers?: Scheduler[];

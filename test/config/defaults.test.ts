@@ -49,7 +49,7 @@ describe('config defaults', () => {
       titleURL: 'http://buildbot.net',
       buildbotURL: 'http://127.0.0.1:8010/',
       db: { url: DEFAULT_DB_URL },
-      www: { host: '127.0.0.1', port: 8010 },
+      www: { host: '127.0.0.1', port: 8010, users: [] },
       workers: [],
       builders: [],
       schedulers: [],

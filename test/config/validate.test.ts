@@ -38,7 +38,7 @@ describe('config/validate', () => {
     expect(err.message.split('\n')).to.deep.equal([
       `${file}:5: tittle: unknown option (did you mean "title"?)`,
       `${file}:6: db.url: invalid database URL postgres://db.example/bb: unsupported database "postgres" (use sqlite or mysql)`,
-      `${file}:7: www.port: port out of range: 70000 (expected 1-65535)`,
+      `${file}:7: www.port: port out of range: 70000 (expected 0-65535)`,
       `${file}:8: janitor.logHorizon: bad duration "30 days" ${duration}`,
       `${file}:10: workers[0].basedir: must be an absolute path on the worker, got "builds"`,
       `${file}:11: workers[1].host: expected a string, got 42`,

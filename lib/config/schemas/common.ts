@@ -117,10 +117,12 @@ export const positiveInt = () => z.number().int().min(1);
 export type AnyFn = (...args: any[]) => any;
 export const fn = () => z.custom<AnyFn>((v) => typeof v === 'function', { error: (iss) => `expected a function, got ${describeValue(iss.input)}` });
 
-export const port = () =>
+/** A TCP port; `allowZero` for a port we listen on, where 0 means "pick a free one". */
+export const port = (opts: { allowZero?: boolean } = {}) =>
   z.unknown().transform((v, ctx) => {
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) return v;
-    const message = typeof v === 'number' ? `port out of range: ${v} (expected 1-65535)` : `expected a port number, got ${describeValue(v)}`;
+    const min = opts.allowZero ? 0 : 1;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 65535) return v;
+    const message = typeof v === 'number' ? `port out of range: ${v} (expected ${min}-65535)` : `expected a port number, got ${describeValue(v)}`;
     ctx.addIssue({ code: 'custom', message, input: v });
     return z.NEVER;
   });

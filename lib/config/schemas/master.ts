@@ -183,7 +183,20 @@ export const masterTop = obj({
   titleURL: str().optional(),
   buildbotURL: z.string().regex(/^https?:\/\/.+/, { error: (iss) => `expected an http(s) URL, got ${describeValue(iss.input)}` }).optional(),
   db: obj({ url: dbUrl().optional() }).optional(),
-  www: obj({ host: z.string().min(1).optional(), port: port().optional() }).optional(),
+  www: obj({
+    host: z.string().min(1).optional(),
+    port: port({ allowZero: true }).optional(),
+    users: z
+      .array(obj({ username: z.string().min(1), password: z.string().min(1) }))
+      .superRefine((users, ctx) => {
+        const seen = new Set<string>();
+        users.forEach((u, i) => {
+          if (seen.has(u.username)) ctx.addIssue({ code: 'custom', message: `duplicate user "${u.username}"`, path: [i, 'username'] });
+          seen.add(u.username);
+        });
+      })
+      .optional(),
+  }).optional(),
   workers: list().optional(),
   builders: list().optional(),
   schedulers: list().optional(),
@@ -216,7 +229,11 @@ export type MasterTop = z.output<typeof masterTop>;
 
 /** The top-level settings with their defaults (the lists are filled in by validate.ts). */
 export function resolveTop(o: MasterTop) {
-  const www = { host: o.www?.host ?? WWW_DEFAULTS.host, port: o.www?.port ?? WWW_DEFAULTS.port };
+  const www = {
+    host: o.www?.host ?? WWW_DEFAULTS.host,
+    port: o.www?.port ?? WWW_DEFAULTS.port,
+    users: (o.www?.users ?? []).map((u) => ({ ...u })),
+  };
   const janitor: Record<string, number> = {};
   for (const [k, v] of Object.entries(o.janitor ?? {})) if (v !== undefined) janitor[k] = v as number;
   return {
