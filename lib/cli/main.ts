@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { BuildmasterError } from '../errors/index.js';
+import { BuildmasterError, ConfigError } from '../errors/index.js';
 import { registerCreateMaster } from './createMaster.js';
 import { registerUpgradeMaster } from './upgradeMaster.js';
 import { registerCheckconfig } from './checkconfig.js';
@@ -65,6 +65,11 @@ export async function main(argv: string[], out: Output = Output.process()): Prom
     if (err instanceof CommanderError) {
       // Help and version exit through here with code 0; parse errors were already printed.
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      const n = err.problems.length;
+      out.stderr(`buildmaster: ${err.file} has ${n} problem${n === 1 ? '' : 's'}:\n${err.message}\n`);
+      return EXIT_USER_ERROR;
     }
     if (err instanceof BuildmasterError && err.userError) {
       out.stderr(`buildmaster: ${err.message}\n`);

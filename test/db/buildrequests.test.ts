@@ -1,0 +1,188 @@
+import { expect } from 'chai';
+import {
+  claimRequests,
+  completeRequests,
+  getPendingRequests,
+  getRequest,
+  getRequests,
+  getRequestsOfBuildset,
+  pendingBuilderIds,
+  releaseMasterClaims,
+  unclaimRequests,
+} from '../../lib/db/buildrequests.js';
+import { addBuildset } from '../../lib/db/buildsets.js';
+import { findOrCreateBuilder } from '../../lib/db/builders.js';
+import { findOrCreateMaster } from '../../lib/db/masters.js';
+import { FAILURE, SUCCESS } from '../../lib/process/results.js';
+import { forEachDialect } from '../support/databases.js';
+import { addRequests, seed } from './dataSeed.js';
+
+forEachDialect('db/buildrequests', (h) => {
+  it('lists pending requests by priority, then age, then id, per builder and limited', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateBuilder(db, 'other');
+    const [a, b] = await addRequests(db, s.builderid, 2, 2000);
+    const { brids: urgent } = await addBuildset(db, { sourcestamps: [{}], reason: 'urgent', properties: {}, builderids: [s.builderid], priority: 5, submitted_at: 2500 });
+    const { brids: same } = await addBuildset(db, { sourcestamps: [{}], reason: 'same time', properties: {}, builderids: [s.builderid, other], submitted_at: 2000 });
+
+    const ids = (await getPendingRequests(db)).map((r) => r.id);
+    expect(ids).to.deep.equal([urgent[s.builderid], a, same[s.builderid], same[other], b]);
+    expect((await getPendingRequests(db, { builderid: other })).map((r) => r.id)).to.deep.equal([same[other]]);
+    expect((await getPendingRequests(db, { limit: 2 })).map((r) => r.id)).to.deep.equal([urgent[s.builderid], a]);
+    const first = (await getPendingRequests(db))[0]!;
+    expect(first).to.include({ buildsetid: first.buildsetid, builderid: s.builderid, priority: 5, complete: 0, results: -1, submitted_at: 2500 });
+    expect(await pendingBuilderIds(db)).to.deep.equal([s.builderid, other].sort((x, y) => x - y));
+  });
+
+  it('claims requests for a master; claimed and completed ones are no longer pending', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const [a, b, c] = await addRequests(db, s.builderid, 3);
+    expect(await claimRequests(db, [a!], s.masterid, 4000)).to.deep.equal({ claimed: [a], conflicts: [] });
+    expect(await getRequest(db, a!)).to.include({ id: a, claimed_by_masterid: s.masterid, claimed_at: 4000 });
+    expect(await getRequest(db, b!)).to.include({ claimed_by_masterid: null, claimed_at: null });
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([b, c]);
+
+    expect(await completeRequests(db, [a!], SUCCESS, 4100, s.masterid)).to.deep.equal([a]);
+    expect(await getRequest(db, a!)).to.include({ complete: 1, results: SUCCESS, complete_at: 4100 });
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([b, c]);
+    expect(await pendingBuilderIds(db)).to.deep.equal([s.builderid]);
+  });
+
+  it('reports each request of a batch: won, lost to another master, already held, or missing', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateMaster(db, 'host:/other');
+    const [a, b, c, d] = await addRequests(db, s.builderid, 4);
+    await claimRequests(db, [b!], other, 4000);
+    await claimRequests(db, [c!], s.masterid, 4000);
+    const outcome = await claimRequests(db, [d!, a!, b!, c!, a!, 999_999], s.masterid, 4001);
+    expect(outcome).to.deep.equal({ claimed: [a, d], conflicts: [b, c, 999_999] });
+    expect((await getRequests(db, [a!, b!, c!, d!])).map((r) => r.claimed_by_masterid)).to.deep.equal([s.masterid, other, s.masterid, s.masterid]);
+  });
+
+  it('does not let a completed request be claimed again', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const [a] = await addRequests(db, s.builderid, 1);
+    await claimRequests(db, [a!], s.masterid, 4000);
+    await completeRequests(db, [a!], SUCCESS, 4001, s.masterid);
+    await unclaimRequests(db, [a!], s.masterid);
+    expect(await getPendingRequests(db)).to.deep.equal([]);
+  });
+
+  it('unclaims only the calling master\'s claims', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateMaster(db, 'host:/other');
+    const [a, b] = await addRequests(db, s.builderid, 2);
+    await claimRequests(db, [a!], s.masterid, 4000);
+    await claimRequests(db, [b!], other, 4000);
+    expect(await unclaimRequests(db, [a!, b!, a!], s.masterid)).to.equal(1);
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([a]);
+    expect(await getRequest(db, b!)).to.include({ claimed_by_masterid: other });
+    expect(await unclaimRequests(db, [], s.masterid)).to.equal(0);
+  });
+
+  it('releases every claim a master holds on incomplete requests (housekeeping)', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateMaster(db, 'host:/other');
+    const [a, b, c] = await addRequests(db, s.builderid, 3);
+    await claimRequests(db, [a!, b!], other, 4000);
+    await claimRequests(db, [c!], s.masterid, 4000);
+    await completeRequests(db, [a!], FAILURE, 4001, other);
+    expect(await releaseMasterClaims(db, other)).to.deep.equal([b]);
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([b]);
+    expect(await getRequest(db, a!)).to.include({ complete: 1, claimed_by_masterid: other });
+  });
+
+  it('completes only requests the master holds the claim of, and each only once', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateMaster(db, 'host:/other');
+    const [a, b, c] = await addRequests(db, s.builderid, 3);
+    await claimRequests(db, [a!, b!], s.masterid, 4000);
+
+    expect(await completeRequests(db, [a!, b!, c!], FAILURE, 4100, other)).to.deep.equal([]);
+    expect((await getRequests(db, [a!, b!, c!])).map((r) => r.complete)).to.deep.equal([0, 0, 0]);
+
+    expect(await completeRequests(db, [b!, a!, c!], FAILURE, 4100, s.masterid)).to.deep.equal([a, b]);
+    expect(await completeRequests(db, [a!], SUCCESS, 4200, s.masterid)).to.deep.equal([]);
+    expect(await getRequest(db, a!)).to.include({ complete: 1, results: FAILURE, complete_at: 4100 });
+    expect(await getRequest(db, c!)).to.include({ complete: 0, results: -1 });
+  });
+
+  it('completes nothing for a master whose claim was released and taken by another', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateMaster(db, 'host:/other');
+    const [a] = await addRequests(db, s.builderid, 1);
+    await claimRequests(db, [a!], s.masterid, 4000);
+    await releaseMasterClaims(db, s.masterid);
+    await claimRequests(db, [a!], other, 4001);
+    expect(await completeRequests(db, [a!], SUCCESS, 4002, s.masterid)).to.deep.equal([]);
+    expect(await completeRequests(db, [a!], SUCCESS, 4003, other)).to.deep.equal([a]);
+  });
+
+  it('lists the requests of a buildset with their claims', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateBuilder(db, 'other');
+    const { bsid, brids } = await addBuildset(db, { sourcestamps: [], reason: 'x', properties: {}, builderids: [s.builderid, other] });
+    await claimRequests(db, [brids[other]!], s.masterid, 4000);
+    const rows = await getRequestsOfBuildset(db, bsid);
+    expect(rows.map((r) => [r.builderid, r.claimed_by_masterid])).to.deep.equal([[s.builderid, null], [other, s.masterid]]);
+  });
+
+  it('two masters (two connections) claiming the same 200 requests in batches: each claimed exactly once', async function () {
+    this.timeout(120_000);
+    const db1 = await h.open();
+    const db2 = await h.connect();
+    const s = await seed(db1);
+    const m2 = await findOrCreateMaster(db2, 'host:/second');
+    const brids = await addRequests(db1, s.builderid, 200);
+    const [r1, r2] = await Promise.all([
+      claimRequests(db1, brids, s.masterid, 5000),
+      claimRequests(db2, [...brids].reverse(), m2, 5000),
+    ]);
+    expectPartition(brids, r1, r2);
+    const rows = await getRequests(db1, brids);
+    for (const r of rows) expect(r.claimed_by_masterid).to.equal(r1.claimed.includes(r.id) ? s.masterid : m2);
+    expect(await getPendingRequests(db1)).to.deep.equal([]);
+  });
+
+  it('two masters claiming the same 200 requests one at a time, interleaved: each claimed exactly once', async function () {
+    this.timeout(120_000);
+    const db1 = await h.open();
+    const db2 = await h.connect();
+    const s = await seed(db1);
+    const m2 = await findOrCreateMaster(db2, 'host:/second');
+    const brids = await addRequests(db1, s.builderid, 200);
+    const claimOneByOne = async (db: typeof db1, masterid: number, order: number[]) => {
+      const won: number[] = [];
+      const lost: number[] = [];
+      // Several claims in flight per master, as a busy distributor would have.
+      await Promise.all([0, 1, 2, 3].map(async (lane) => {
+        for (let i = lane; i < order.length; i += 4) {
+          const r = await claimRequests(db, [order[i]!], masterid, 5000);
+          won.push(...r.claimed);
+          lost.push(...r.conflicts);
+        }
+      }));
+      return { claimed: won, conflicts: lost };
+    };
+    const shuffled = [...brids].sort(() => Math.random() - 0.5);
+    const [r1, r2] = await Promise.all([claimOneByOne(db1, s.masterid, brids), claimOneByOne(db2, m2, shuffled)]);
+    expectPartition(brids, r1, r2);
+  });
+});
+
+/** Every request won by exactly one of the two, and each lost exactly what the other won. */
+function expectPartition(brids: number[], r1: { claimed: number[]; conflicts: number[] }, r2: { claimed: number[]; conflicts: number[] }): void {
+  const sort = (x: number[]) => [...x].sort((a, b) => a - b);
+  expect(sort([...r1.claimed, ...r2.claimed])).to.deep.equal(sort(brids));
+  expect(sort(r1.conflicts)).to.deep.equal(sort(r2.claimed));
+  expect(sort(r2.conflicts)).to.deep.equal(sort(r1.claimed));
+}
