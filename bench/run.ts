@@ -28,6 +28,8 @@ options:
   --timeout SECONDS   how long to wait for the N builds (default 420)
   --out FILE          JSON lines file for the results (default bench/out/<scenario>.jsonl)
   --no-build          do not rebuild dist/ first (the master runs from dist/)
+  --master-node-arg A node option for the master process, repeatable; for experiments such as
+                      --master-node-arg=--import=./bench/experiments/sqliteSynchronousNormal.mjs
 `;
 
 type Scenario = 'e2e';
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         out: { type: 'string' },
         'no-build': { type: 'boolean' },
+        'master-node-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -118,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
               profile: values.profile ?? false,
               keep: values.keep ?? false,
               timeoutSeconds,
+              masterNodeArgs: values['master-node-arg'] ?? [],
               out,
               log,
               print: (text) => process.stdout.write(`${text}\n`),

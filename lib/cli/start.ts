@@ -62,6 +62,8 @@ export async function runForeground(dir: string): Promise<void> {
     logger.info({ event: 'master.signal', signal, count: signals }, signals > 1 ? `${signal} again: stopping now` : `${signal} received: stopping`);
     requested ??= opts;
     if (master) void master.stop(opts).then(stopped, stopped);
+    // Still starting (a database that does not answer, say): a second signal gives up at once.
+    else if (signals > 1) process.exit(1);
   };
   const onHup = () => logger.warn({ event: 'master.signal', signal: 'SIGHUP' }, 'SIGHUP received: reconfig is not supported yet; ignored');
   const handlers: [NodeJS.Signals, () => void][] = [
@@ -86,6 +88,9 @@ export async function runForeground(dir: string): Promise<void> {
     removeOwnPidFile(paths.pidFile);
     for (const [sig, fn] of handlers) process.off(sig, fn);
     logger.flush();
+    // Everything is closed; should a straggler (a build that ignored its stop) keep the process
+    // alive, do not hang around for it. Unref'd: it fires only in that case.
+    setTimeout(() => process.exit(), 10_000).unref();
   }
 }
 
@@ -134,7 +139,10 @@ export async function startDaemon(dir: string, opts: StartOptions, out: Output):
   closeSync(log);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   child.on('exit', (code, signal) => (exited = { code, signal }));
-  child.on('error', (err) => (exited = { code: null, signal: null }) && out.stderr(`buildmaster: could not run the master: ${err.message}\n`));
+  child.on('error', (err) => {
+    exited = { code: null, signal: null };
+    out.stderr(`buildmaster: could not run the master: ${err.message}\n`);
+  });
   child.unref();
 
   const deadline = Date.now() + timeoutS * 1000;

@@ -20,12 +20,8 @@ const BR_COLUMNS = 'br.id, br.buildsetid, br.builderid, br.priority, br.complete
  */
 const PENDING = 'br.complete = 0 AND NOT EXISTS (SELECT 1 FROM buildrequest_claims c WHERE c.brid = br.id)';
 
-/** Unclaimed, incomplete requests, highest priority first, then oldest first. */
-export function getPendingRequests(
-  db: Database,
-  opts: { builderid?: number; limit?: number } = {},
-  t?: Transaction,
-): Promise<BuildrequestRow[]> {
+/** The statement behind getPendingRequests (exported so a test can check its query plan). */
+export function pendingRequestsQuery(opts: { builderid?: number; limit?: number } = {}): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   let where = PENDING;
   if (opts.builderid !== undefined) {
@@ -37,12 +33,18 @@ export function getPendingRequests(
     limit = ' LIMIT ?';
     params.push(Math.max(0, Math.floor(opts.limit)));
   }
-  return select<BuildrequestRow>(
-    db,
-    `SELECT ${BR_COLUMNS} FROM buildrequests br WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`,
-    params,
-    t,
-  );
+  const sql = `SELECT ${BR_COLUMNS} FROM buildrequests br WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`;
+  return { sql, params };
+}
+
+/** Unclaimed, incomplete requests, highest priority first, then oldest first. */
+export function getPendingRequests(
+  db: Database,
+  opts: { builderid?: number; limit?: number } = {},
+  t?: Transaction,
+): Promise<BuildrequestRow[]> {
+  const { sql, params } = pendingRequestsQuery(opts);
+  return select<BuildrequestRow>(db, sql, params, t);
 }
 
 /** The builders that have at least one pending request. */
@@ -70,7 +72,8 @@ export interface ClaimOutcome {
  * request) or finds one already there (0: someone holds it — never an error). No read precedes
  * the write, so there is no check-then-act window on either dialect. Several requests are written
  * in one transaction only to share its commit; each row's outcome is decided the same way.
- * A completed request cannot be claimed (its claim row stays after completion, as in Buildbot).
+ * A missing or completed request is never claimed (a completed one also keeps its claim row, as
+ * in Buildbot).
  */
 export async function claimRequests(
   db: Database,
@@ -84,10 +87,12 @@ export async function claimRequests(
   const outcome: ClaimOutcome = { claimed: [], conflicts: [] };
   // Ascending order: two masters inserting overlapping sets take the rows' locks in the same order.
   for (const brid of ids) {
+    // The SELECT adds nothing for a missing or completed request (sqlite does not enforce the
+    // foreign key, and an unclaimed finished request must not run again).
     const { affectedRows } = await insertIgnoringDuplicates(
       db,
-      'buildrequest_claims (brid, masterid, claimed_at) VALUES (?, ?, ?)',
-      [brid, masterid, now],
+      'buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, ? FROM buildrequests WHERE id = ? AND complete = 0',
+      [masterid, now, brid],
       t,
     );
     (affectedRows === 1 ? outcome.claimed : outcome.conflicts).push(brid);

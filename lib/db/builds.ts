@@ -57,12 +57,12 @@ export async function finishBuild(db: Database, buildid: number, results: number
 /**
  * Writes build properties as Buildbot does (build_properties.value is the JSON of the value alone,
  * the source has its own column): new names are inserted, changed ones updated, unchanged ones
- * left alone. One transaction; only the build's own master writes its properties.
+ * left alone. Only the build's own master writes its properties, so reading first is safe; the
+ * writes share a transaction when there are several.
  */
 export async function setBuildProperties(db: Database, buildid: number, props: PropertyMap, t?: Transaction): Promise<void> {
   const entries = Object.entries(props);
   if (entries.length === 0) return;
-  if (!t) return db.transaction((tx) => setBuildProperties(db, buildid, props, tx));
   const existing = new Map<string, { value: string; source: string }>();
   for (const r of await select<{ name: string; value: string; source: string }>(
     db,
@@ -71,17 +71,22 @@ export async function setBuildProperties(db: Database, buildid: number, props: P
     t,
   )) existing.set(r.name, r);
   const inserts: unknown[] = [];
+  const updates: unknown[][] = [];
   for (const [name, [value, source]] of entries) {
     const json = JSON.stringify(value ?? null);
     const old = existing.get(name);
     if (!old) inserts.push(buildid, name, json, source);
-    else if (old.value !== json || old.source !== source) {
-      await update(db, 'UPDATE build_properties SET value = ?, source = ? WHERE buildid = ? AND name = ?', [json, source, buildid, name], t);
+    else if (old.value !== json || old.source !== source) updates.push([json, source, buildid, name]);
+  }
+  const writes = async (tx?: Transaction) => {
+    for (const u of updates) await update(db, 'UPDATE build_properties SET value = ?, source = ? WHERE buildid = ? AND name = ?', u, tx);
+    if (inserts.length > 0) {
+      await insert(db, `INSERT INTO build_properties (buildid, name, value, source) VALUES ${valuesList(inserts.length / 4, 4)}`, inserts, tx);
     }
-  }
-  if (inserts.length > 0) {
-    await insert(db, `INSERT INTO build_properties (buildid, name, value, source) VALUES ${valuesList(inserts.length / 4, 4)}`, inserts, t);
-  }
+  };
+  const statements = updates.length + (inserts.length > 0 ? 1 : 0);
+  if (t || statements <= 1) return writes(t);
+  return db.transaction((tx) => writes(tx));
 }
 
 /** name → [value, source]. */

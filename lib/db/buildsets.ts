@@ -39,10 +39,16 @@ export interface AddedBuildset {
  * Pass `t` to make it part of a larger transaction.
  */
 export async function addBuildset(db: Database, args: AddBuildsetArgs, t?: Transaction): Promise<AddedBuildset> {
-  if (!t) return db.transaction((tx) => addBuildset(db, args, tx));
   const submittedAt = args.submitted_at ?? epochSeconds();
+  // Stamps first, outside the transaction as in Buildbot: they are shared, deduplicated rows that
+  // are harmless if the buildset then fails, and the write transaction stays short.
   const ssids: number[] = [];
   for (const ss of args.sourcestamps) ssids.push(typeof ss === 'number' ? ss : await findOrCreateSourcestamp(db, ss, t, submittedAt));
+  if (t) return insertBuildset(db, args, submittedAt, ssids, t);
+  return db.transaction((tx) => insertBuildset(db, args, submittedAt, ssids, tx));
+}
+
+async function insertBuildset(db: Database, args: AddBuildsetArgs, submittedAt: number, ssids: number[], t: Transaction): Promise<AddedBuildset> {
 
   const { insertId: bsid } = await insert(
     db,

@@ -14,7 +14,10 @@ export async function findOrCreateId(
   t?: Transaction,
 ): Promise<{ id: number; created: boolean }> {
   for (let attempt = 0; ; attempt++) {
-    const row = await selectOne<{ id: number }>(db, find.sql, find.params, t);
+    // After losing the race inside a MySQL transaction, a plain read would still see the snapshot
+    // taken before the winner committed; a locking read sees the winner's row.
+    const sql = attempt > 0 && t && db.caps.rowLocks ? `${find.sql} FOR UPDATE` : find.sql;
+    const row = await selectOne<{ id: number }>(db, sql, find.params, t);
     if (row) return { id: Number(row.id), created: false };
     try {
       const { insertId } = await insert(db, create.sql, create.params, t);

@@ -44,10 +44,13 @@ export async function addLog(db: Database, stepid: number, name: string, type: L
 
 /**
  * Stores a batch of chunk rows (lib/logs/chunkCodec's encodeChunks) and raises logs.num_lines to
- * `numLines`, atomically, so a reader never sees the count without the lines. Idempotent: a row
- * whose first_line the log already has is skipped, so a batch retried after its commit was in
- * fact applied (a lost connection) adds nothing twice; num_lines never goes down. Only the log's
- * own master appends to it, one batch at a time (LogBuffer), so nothing else races here.
+ * `numLines`. Safe to retry, which is what LogBuffer relies on when a write fails: a row whose
+ * first_line the log already has is skipped, so a batch written again (in part or in full, e.g.
+ * after a lost connection) adds no line twice, and num_lines only ever goes up. The rows go in
+ * before the count, so a reader never sees a count beyond the lines stored. That gives a batch the
+ * all-or-nothing effect LogBuffer needs without a transaction, which on sqlite costs more than the
+ * writes themselves and would serialise every running build's log flushes; pass `t` to make the
+ * batch part of a transaction anyway. Only the log's own master appends to it, one batch at a time.
  * Returns the number of rows inserted.
  */
 export async function appendLogChunks(
@@ -57,7 +60,6 @@ export async function appendLogChunks(
   numLines: number,
   t?: Transaction,
 ): Promise<number> {
-  if (!t) return db.transaction((tx) => appendLogChunks(db, logid, rows, numLines, tx));
   let fresh = [...rows];
   if (fresh.length > 0) {
     const present = await select<{ first_line: number }>(

@@ -1,6 +1,9 @@
-import { QueryTypes, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
+import type sqlite3 from 'sqlite3';
+import type { Connection as MysqlConnection, ResultSetHeader } from 'mysql2';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import type { Database } from './connection.js';
+import type { DialectName } from './dialects.js';
 import { classifyDbError, type RetryableKind } from './retry.js';
 
 /**
@@ -8,8 +11,10 @@ import { classifyDbError, type RetryableKind } from './retry.js';
  * it, with `?` placeholders (an array value expands to a list, for `IN (?)`), and runs through one
  * of these, which return plain values on both dialects: rows, the new id, or the rows matched.
  *
- * Table names stay unquoted in FROM: Sequelize's sqlite driver reads `PRAGMA table_info` before
- * every SELECT that names a backquoted table, which would double the cost of each read.
+ * Statements go straight to the driver on the connection Sequelize manages (its default sqlite
+ * connection or a pooled MySQL one; the transaction's own connection inside `db.transaction`).
+ * Sequelize's query pipeline costs several times what sqlite itself spends on a small
+ * statement, and a build makes dozens of them.
  */
 
 export type Params = readonly unknown[];
@@ -17,6 +22,102 @@ export type Params = readonly unknown[];
 /** Kinds after which a statement is known not to have applied, so running it again is safe. */
 const NOT_APPLIED: ReadonlySet<RetryableKind> = new Set(['busy', 'deadlock', 'lockTimeout']);
 const MAX_ATTEMPTS = 8;
+
+interface WriteResult {
+  insertId: number;
+  affectedRows: number;
+}
+
+/** How each driver runs a statement. */
+interface Driver {
+  all(conn: unknown, sql: string, params: Params): Promise<unknown[]>;
+  run(conn: unknown, sql: string, params: Params): Promise<WriteResult>;
+}
+
+/** node-sqlite3 binds flat values only: expand array values into `?, ?, …` ourselves. */
+function expandArrays(sql: string, params: Params): [string, unknown[]] {
+  if (!params.some(Array.isArray)) return [sql, params as unknown[]];
+  const flat: unknown[] = [];
+  let i = 0;
+  const text = sql.replace(/\?/g, () => {
+    const p = params[i++];
+    if (!Array.isArray(p)) {
+      flat.push(p);
+      return '?';
+    }
+    flat.push(...p);
+    return p.map(() => '?').join(', ');
+  });
+  return [text, flat];
+}
+
+function withSql(err: unknown, sql: string): unknown {
+  if (err && typeof err === 'object' && !('sql' in err)) (err as { sql?: string }).sql = sql;
+  return err;
+}
+
+const DRIVERS: Readonly<Record<DialectName, Driver>> = {
+  // serialize(): statements on one sqlite connection queue and run one at a time, as Sequelize runs
+  // them. In parallel mode each would wait out a lock on its own libuv thread, and a few such
+  // waits starve the lock holder of a thread to COMMIT on (environment.md, "in-process trap").
+  sqlite: {
+    all: (conn, sql, params) => {
+      const [text, flat] = expandArrays(sql, params);
+      const db = conn as sqlite3.Database;
+      return new Promise((resolve, reject) =>
+        db.serialize(() => db.all(text, flat, (err, rows) => (err ? reject(withSql(err, text)) : resolve(rows)))),
+      );
+    },
+    run: (conn, sql, params) => {
+      const [text, flat] = expandArrays(sql, params);
+      const db = conn as sqlite3.Database;
+      return new Promise((resolve, reject) =>
+        db.serialize(() =>
+          db.run(text, flat, function (this: sqlite3.RunResult, err: Error | null) {
+            if (err) reject(withSql(err, text));
+            else resolve({ insertId: this.lastID, affectedRows: this.changes });
+          }),
+        ),
+      );
+    },
+  },
+  mysql: {
+    // mysql2 formats `?` client-side, expanding arrays itself.
+    all: (conn, sql, params) =>
+      new Promise((resolve, reject) =>
+        (conn as MysqlConnection).query(sql, params as unknown[], (err, rows) => (err ? reject(withSql(err, sql)) : resolve(rows as unknown[]))),
+      ),
+    run: (conn, sql, params) =>
+      new Promise((resolve, reject) =>
+        (conn as MysqlConnection).query(sql, params as unknown[], (err, result) => {
+          if (err) return reject(withSql(err, sql));
+          const header = result as ResultSetHeader;
+          resolve({ insertId: Number(header.insertId), affectedRows: Number(header.affectedRows) });
+        }),
+      ),
+  },
+};
+
+interface ConnectionManager {
+  getConnection(options?: object): Promise<unknown>;
+  releaseConnection(conn: unknown): void | Promise<void>;
+}
+
+/**
+ * Runs `fn` on the transaction's connection, or on one Sequelize lends us: MySQL's come from the
+ * pool and go back to it; sqlite's is its one shared autocommit connection (releasing it is a no-op).
+ */
+async function onConnection<T>(db: Database, t: Transaction | undefined, fn: (conn: unknown, driver: Driver) => Promise<T>): Promise<T> {
+  const driver = DRIVERS[db.dialect];
+  if (t) return fn((t as unknown as { connection: unknown }).connection, driver);
+  const manager = (db.sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
+  const conn = await manager.getConnection({});
+  try {
+    return await fn(conn, driver);
+  } finally {
+    await manager.releaseConnection(conn);
+  }
+}
 
 /**
  * Runs one statement, retrying transient errors. Inside a transaction nothing is retried here: the
@@ -40,9 +141,7 @@ async function run<T>(t: Transaction | undefined, idempotent: boolean, fn: () =>
 
 /** Rows of a SELECT. */
 export function select<T>(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<T[]> {
-  return run(t, true, () =>
-    db.sequelize.query(sql, { type: QueryTypes.SELECT, replacements: params as unknown[], transaction: t }),
-  ) as Promise<T[]>;
+  return run(t, true, () => onConnection(db, t, (conn, driver) => driver.all(conn, sql, params))) as Promise<T[]>;
 }
 
 /** The first row of a SELECT, or undefined. */
@@ -57,12 +156,16 @@ export interface InsertResult {
   affectedRows: number;
 }
 
-/** An INSERT. Retried only when it certainly did not apply. */
-export async function insert(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<InsertResult> {
-  const [insertId, affectedRows] = (await run(t, false, () =>
-    db.sequelize.query(sql, { type: QueryTypes.INSERT, replacements: params as unknown[], transaction: t }),
-  )) as unknown as [number, number];
-  return { insertId: Number(insertId), affectedRows: Number(affectedRows) };
+function write(db: Database, sql: string, params: Params, t: Transaction | undefined, idempotent: boolean): Promise<WriteResult> {
+  return run(t, idempotent, () => onConnection(db, t, (conn, driver) => driver.run(conn, sql, params)));
+}
+
+/**
+ * An INSERT. Retried only when it certainly did not apply. For a multi-row INSERT, insertId is
+ * the first row's on MySQL and the last row's on sqlite: ask for the ids instead.
+ */
+export function insert(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<InsertResult> {
+  return write(db, sql, params, t, false);
 }
 
 /**
@@ -71,22 +174,17 @@ export async function insert(db: Database, sql: string, params: Params = [], t?:
  * the statement may run twice after a lost connection.
  */
 export async function update(db: Database, sql: string, params: Params = [], t?: Transaction, idempotent = true): Promise<number> {
-  const [, affected] = (await run(t, idempotent, () =>
-    db.sequelize.query(sql, { type: QueryTypes.UPDATE, replacements: params as unknown[], transaction: t }),
-  )) as unknown as [unknown, number];
-  return Number(affected);
+  return (await write(db, sql, params, t, idempotent)).affectedRows;
 }
 
 /** A DELETE; returns the rows deleted. */
 export async function remove(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<number> {
-  const affected = await run(t, true, () =>
-    db.sequelize.query(sql, { type: QueryTypes.BULKDELETE, replacements: params as unknown[], transaction: t }),
-  );
-  return Number(affected ?? 0);
+  return (await write(db, sql, params, t, true)).affectedRows;
 }
 
 /**
- * `INSERT … VALUES …` that skips rows whose unique key already exists instead of failing; the
+ * `INSERT … VALUES …` or `INSERT … SELECT … WHERE …` (sqlite needs the WHERE to parse the
+ * conflict clause) that skips rows whose unique key already exists instead of failing; the
  * result's affectedRows counts the rows really inserted. Only uniqueness is ignored: sqlite's
  * `ON CONFLICT DO NOTHING` covers nothing else; MySQL's `INSERT IGNORE` also turns a missing
  * foreign-key parent into a skipped row, which callers treat the same as "someone else's row".
@@ -97,14 +195,14 @@ export function insertIgnoringDuplicates(db: Database, body: string, params: Par
   return insert(db, sql, params, t);
 }
 
-/** True when `err` is a unique-key violation (on either dialect). */
+/** True when `err` (a driver's error, or Sequelize's wrapping one) is a unique-key violation. */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { name?: string; parent?: { code?: string; message?: string } } | null;
-  if (!e) return false;
-  if (e.name === 'SequelizeUniqueConstraintError') return true;
-  const code = e.parent?.code;
-  if (code === 'ER_DUP_ENTRY') return true;
-  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT') && /UNIQUE/i.test(e.parent?.message ?? '');
+  type E = { name?: string; code?: unknown; message?: unknown; parent?: E };
+  for (let e = err as E | undefined, depth = 0; e && depth < 3; e = e.parent, depth++) {
+    if (e.name === 'SequelizeUniqueConstraintError' || e.code === 'ER_DUP_ENTRY') return true;
+    if (typeof e.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT') && /UNIQUE/i.test(String(e.message))) return true;
+  }
+  return false;
 }
 
 /** `(?, ?, …), (?, ?, …)`: `rows` copies of `row`, a tuple or the number of `?` in one. */
@@ -115,7 +213,6 @@ export function valuesList(rows: number, row: number | string): string {
 
 /** Splits `items` into batches that keep a statement under the dialect's bound-parameter limit. */
 export function batches<T>(db: Database, items: readonly T[], paramsPerItem = 1): T[][] {
-  // Replacements are inlined by Sequelize, but a bound limit also keeps statements a sane size.
   const size = Math.max(1, Math.min(500, Math.floor(db.caps.maxBindParams / paramsPerItem) - 10));
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));

@@ -32,7 +32,8 @@ export function uniqueStepName(name: string, taken: ReadonlySet<string>): string
  */
 export async function addStep(db: Database, buildid: number, name: string, t?: Transaction): Promise<{ stepid: number; number: number; name: string }> {
   for (let attempt = 0; ; attempt++) {
-    const existing = await select<{ number: number; name: string }>(db, 'SELECT number, name FROM steps WHERE buildid = ?', [buildid], t);
+    const lock = attempt > 0 && t && db.caps.rowLocks ? ' FOR UPDATE' : ''; // see findOrCreateId
+    const existing = await select<{ number: number; name: string }>(db, `SELECT number, name FROM steps WHERE buildid = ?${lock}`, [buildid], t);
     const number = existing.reduce((max, s) => Math.max(max, Number(s.number)), -1) + 1;
     const unique = uniqueStepName(name, new Set(existing.map((s) => s.name)));
     try {

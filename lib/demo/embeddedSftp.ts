@@ -3,8 +3,11 @@ import type { Dir } from 'node:fs';
 import { open, opendir, type FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { utils, type Attributes, type SFTPWrapper } from 'ssh2';
+import { createRequire } from 'node:module';
+import type { Attributes, SFTPWrapper } from 'ssh2';
 
+// ssh2 is CommonJS; Node's ESM loader does not see `utils` as a named export (see embeddedSshHost.ts).
+const { utils } = createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
 const { OPEN_MODE, STATUS_CODE } = utils.sftp;
 
 /**

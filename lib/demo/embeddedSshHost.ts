@@ -2,10 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Server, utils, type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
+import { createRequire } from 'node:module';
+import type { Connection, ParsedKey, Server as SshServer, ServerChannel } from 'ssh2';
 import { silentLogger, type Logger } from '../util/log.js';
 import { fingerprintSha256, knownHostsLine } from '../workers/knownHosts.js';
 import { serveSftp } from './embeddedSftp.js';
+
+// ssh2 is CommonJS, and Node's ESM loader sees only some of its exports (not Server or utils): a named
+// import works under tsx but fails from dist/.
+const { Server, utils } = createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
 
 /**
  * A loopback SSH host for the demo (`npm run demo`): an ssh2 Server on 127.0.0.1 that runs exec
@@ -70,7 +75,7 @@ export class EmbeddedSshHost {
   port = 0;
   hostKeyFingerprint = '';
   hostPublicKeyLine = '';
-  private server: Server | undefined;
+  private server: SshServer | undefined;
   private readonly connections = new Set<Connection>();
   private readonly children = new Set<ChildProcess>();
   private readonly logger: Logger;

@@ -42,6 +42,10 @@ export async function demoMain(argv: string[]): Promise<number> {
     process.stderr.write(`demo: --timeout wants a number of seconds, not ${values.timeout}\n`);
     return 2;
   }
+  // Piped into `head` and the like: a closed stdout must not crash the master mid-build.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const envOnce = process.env.BUILDMASTER_DEMO_ONCE;
   return runDemo({
     once: values.once ?? (envOnce !== undefined && envOnce !== '' && envOnce !== '0'),

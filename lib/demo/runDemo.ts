@@ -106,8 +106,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     master = await Master.start({ basedir: paths.basedir, configFile: paths.config, logger, www: true });
     print(`master started (masterid ${master.masterid}); forcing a build on ${DEMO_BUILDERS.join(' and ')}`);
 
-    // Builder ids come back from force(); until then a build prints by its id.
-    const builderNames = new Map<number, string>();
+    const builderNames = new Map([...master.builderIds()].map(([name, id]) => [id, name]));
     reporter = new DemoReporter(master.bus, (id) => builderNames.get(id) ?? `builder ${id}`, print);
     const done = new Map<number, BuildsetDone>();
     const unsubscribe = master.bus.subscribe(['buildsets', '*', 'complete'], (key, message) => {
@@ -116,8 +115,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const bsids: number[] = [];
     try {
       for (const name of DEMO_BUILDERS) {
-        const { bsid, brids } = await master.force(DEMO_SCHEDULER, { builderNames: [name], reason: 'the demo', owner: 'demo' });
-        for (const builderid of Object.keys(brids)) builderNames.set(Number(builderid), name);
+        const { bsid } = await master.force(DEMO_SCHEDULER, { builderNames: [name], reason: 'the demo', owner: 'demo' });
         bsids.push(bsid);
       }
       const outcome = await Promise.race([
@@ -136,7 +134,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const results = bsids.map((id) => done.get(id)?.results);
     const ok = results.every((r) => r === SUCCESS);
     print(ok ? 'all builds succeeded' : `builds finished: ${results.map((r) => resultName(r)).join(', ')}`);
-    const wwwUrl = (await answers(wwwPort)) ? `http://127.0.0.1:${wwwPort}/` : undefined;
+    const wwwUrl = master.www && (await answers(master.www.port)) ? `http://127.0.0.1:${master.www.port}/` : undefined;
     print('');
     print('where to look:');
     print(`  database     ${show(join(paths.basedir, 'state.sqlite'))}  (builds, steps, logs: Buildbot's tables)`);
@@ -213,7 +211,7 @@ function tryListen(port: number): Promise<number | undefined> {
   });
 }
 
-/** Whether the web server answers on the port (it exists once lib/www is in the master). */
+/** Whether the web server answers (the URL is printed only then). */
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/api/v2', timeout: 2000 }, (res) => {

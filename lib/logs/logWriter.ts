@@ -54,6 +54,14 @@ export interface LogAppendMessage {
 
 /** How often a failed final write is retried before the log is given up (it stays incomplete). */
 const FINISH_ATTEMPTS = 6;
+/**
+ * Lines are written at least every flush interval (0.5 s) and at most this much at a time. A
+ * batch is one transaction of several 64 KiB chunk rows: per-transaction cost (a sqlite commit
+ * syncs the WAL) would otherwise cap a chatty build at a few MB/s.
+ */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+/** Backlog at which drained() asks a producer to wait. */
+export const DEFAULT_BACKLOG_LIMIT = 8 * 1024 * 1024;
 
 export class LogWriter {
   readonly logid: number;
@@ -69,6 +77,7 @@ export class LogWriter {
   private _finished = false;
   private writtenBytes = 0;
   private acceptedBytes = 0;
+  private drainWaiters: { below: number; resolve: () => void }[] = [];
 
   constructor(opts: LogWriterOptions) {
     this.opts = opts;
@@ -80,7 +89,8 @@ export class LogWriter {
     this.splitter = new LineSplitter({ transform: opts.masker?.transform });
     this.buffer = new LogBuffer({
       write: (batch) => this.write(batch),
-      flushIntervalMs: opts.flushIntervalMs,
+      ...(opts.flushIntervalMs !== undefined ? { flushIntervalMs: opts.flushIntervalMs } : {}),
+      maxPendingBytes: MAX_BATCH_BYTES,
       onError: (err) => this.logger.warn({ event: 'log.writeFailed', err: (err as Error).message }, 'log write failed; will retry'),
     });
   }
@@ -97,6 +107,23 @@ export class LogWriter {
   /** Bytes of lines accepted but not yet written to the store. */
   get backlogBytes(): number {
     return this.acceptedBytes - this.writtenBytes;
+  }
+
+  /**
+   * Undefined while the backlog is small; otherwise a promise that resolves once it has fallen
+   * below half of `limit`. A producer that can pause (an SSH channel) waits for it.
+   */
+  drained(limit = DEFAULT_BACKLOG_LIMIT): Promise<void> | undefined {
+    if (this.backlogBytes < limit) return undefined;
+    return new Promise((resolve) => this.drainWaiters.push({ below: limit / 2, resolve }));
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const backlog = this.backlogBytes;
+    const still: typeof this.drainWaiters = [];
+    for (const w of this.drainWaiters) (backlog < w.below || this._finished ? w.resolve() : still.push(w));
+    this.drainWaiters = still;
   }
 
   /** Called with every stored line (after masking), in order; e.g. a warning counter. */
@@ -162,6 +189,7 @@ export class LogWriter {
   private async write(batch: LogBatch): Promise<void> {
     await this.opts.sink.appendLogChunks(this.logid, batch.rows, batch.numLines);
     for (const l of batch.lines) this.writtenBytes += l.length + 1;
+    this.wakeDrainWaiters();
     const msg: LogAppendMessage = { logid: this.logid, firstLine: batch.firstLine, lines: batch.lines, timestamps: batch.timestamps };
     this.opts.bus?.publish(['logs', String(this.logid), 'append'], msg);
   }
@@ -186,6 +214,7 @@ export class LogWriter {
       } catch (err) {
         if (attempt + 1 >= FINISH_ATTEMPTS) {
           this.logger.error({ event: 'log.lost', err: (err as Error).message, pendingLines: this.buffer.pendingLines }, 'could not store the end of a log');
+          for (const w of this.drainWaiters.splice(0)) w.resolve();
           return;
         }
         await sleep(backoffDelay(attempt, 100, 2000));

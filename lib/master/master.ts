@@ -75,6 +75,7 @@ interface RunningBuild {
 
 export class Master {
   readonly bus: MessageBus;
+  readonly logger: Logger;
   readonly workers: WorkerManager;
   readonly distributor: Distributor;
   www: WwwServer | undefined;
@@ -93,21 +94,23 @@ export class Master {
     readonly config: ResolvedConfig,
     readonly db: Database,
     readonly masterid: number,
-    readonly logger: Logger,
+    /** The logger given to start(); components take their own child of it. */
+    private readonly rootLogger: Logger,
     builders: DistributorBuilder[],
     workers: { config: ResolvedConfig['workers'][number]; workerid: number }[],
     opts: MasterStartOptions,
     bus: MessageBus,
   ) {
     this.bus = bus;
+    this.logger = rootLogger.child({ component: 'master' });
     this.secrets = secretsLookup(config.secrets);
     this.builderIdByName = new Map(builders.map((b) => [b.name, b.builderid]));
     this.builderById = new Map(builders.map((b) => [b.builderid, b]));
-    this.workers = new WorkerManager({ db, bus, logger, masterid, basedir, secrets: this.secrets, backoff: opts.sshBackoff });
+    this.workers = new WorkerManager({ db, bus, logger: rootLogger, masterid, basedir, secrets: this.secrets, backoff: opts.sshBackoff });
     this.distributor = new Distributor({
       db,
       bus,
-      logger,
+      logger: rootLogger,
       masterid,
       builders,
       master: this,
@@ -128,13 +131,14 @@ export class Master {
 
   static async start(opts: MasterStartOptions): Promise<Master> {
     const basedir = resolve(opts.basedir);
-    const logger = (opts.logger ?? silentLogger()).child({ component: 'master' });
+    const rootLogger = opts.logger ?? silentLogger();
+    const logger = rootLogger.child({ component: 'master' });
     const { config } = await loadConfig(opts.configFile ?? masterPaths(basedir).config);
     if (opts.useConfigLogLevel && opts.logger && !process.env.BUILDMASTER_LOG_LEVEL) opts.logger.level = config.logLevel;
     const bus = new MessageBus((err, key) =>
       logger.error({ event: 'bus.listenerFailed', key: key.join('.'), err: (err as Error)?.stack ?? String(err) }, 'a bus listener threw'),
     );
-    const db = await openDatabase({ url: config.db.url, basedir, logger });
+    const db = await openDatabase({ url: config.db.url, basedir, logger: rootLogger });
     let master: Master | undefined;
     try {
       await assertSchemaCurrent(db);
@@ -157,10 +161,10 @@ export class Master {
       await markMasterActive(db, masterid, nowSeconds());
       bus.publish(['masters', String(masterid), 'started'], { masterid, name, active: true });
 
-      master = new Master(basedir, name, config, db, masterid, logger, builders, workers, opts, bus);
+      master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
       master.distributor.start();
-      if (opts.www) master.www = await WwwServer.start(master, logger);
+      if (opts.www) master.www = await WwwServer.start(master, rootLogger);
       logger.info(
         { event: 'master.running', masterid, workers: workers.length, builders: builders.length },
         `master is running (masterid ${masterid}, ${workers.length} workers, ${builders.length} builders)`,
@@ -274,7 +278,7 @@ export class Master {
     return {
       db: this.db,
       bus: this.bus,
-      logger: this.logger,
+      logger: this.rootLogger,
       masterid: this.masterid,
       basedir: this.basedir,
       config: this.config,

@@ -7,6 +7,7 @@ import {
   getRequests,
   getRequestsOfBuildset,
   pendingBuilderIds,
+  pendingRequestsQuery,
   releaseMasterClaims,
   unclaimRequests,
 } from '../../lib/db/buildrequests.js';
@@ -14,6 +15,7 @@ import { addBuildset } from '../../lib/db/buildsets.js';
 import { findOrCreateBuilder } from '../../lib/db/builders.js';
 import { findOrCreateMaster } from '../../lib/db/masters.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
+import { select } from '../../lib/db/query.js';
 import { forEachDialect } from '../support/databases.js';
 import { addRequests, seed } from './dataSeed.js';
 
@@ -33,6 +35,18 @@ forEachDialect('db/buildrequests', (h) => {
     const first = (await getPendingRequests(db))[0]!;
     expect(first).to.include({ buildsetid: first.buildsetid, builderid: s.builderid, priority: 5, complete: 0, results: -1, submitted_at: 2500 });
     expect(await pendingBuilderIds(db)).to.deep.equal([s.builderid, other].sort((x, y) => x - y));
+  });
+
+  it('finds pending requests through indexes, never scanning finished history (sqlite plan)', async function () {
+    if (h.dialect !== 'sqlite') this.skip();
+    const db = await h.open();
+    for (const opts of [{}, { builderid: 1 }, { limit: 5 }]) {
+      const { sql, params } = pendingRequestsQuery(opts);
+      const plan = (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail);
+      expect(plan.join(' | ')).to.match(/SEARCH br USING INDEX buildrequests_complete/);
+      expect(plan.join(' | ')).to.match(/SEARCH c USING COVERING INDEX buildrequest_claims_brids/);
+      expect(plan.some((d) => /^SCAN (br|buildrequests)\b/.test(d)), plan.join(' | ')).to.equal(false);
+    }
   });
 
   it('claims requests for a master; claimed and completed ones are no longer pending', async () => {
@@ -70,6 +84,7 @@ forEachDialect('db/buildrequests', (h) => {
     await completeRequests(db, [a!], SUCCESS, 4001, s.masterid);
     await unclaimRequests(db, [a!], s.masterid);
     expect(await getPendingRequests(db)).to.deep.equal([]);
+    expect(await claimRequests(db, [a!], s.masterid, 4002)).to.deep.equal({ claimed: [], conflicts: [a] });
   });
 
   it('unclaims only the calling master\'s claims', async () => {

@@ -22,6 +22,8 @@ export interface TestBuilder {
   workernames: string[];
   /** A shell command line (one ShellCommand step). */
   command: string;
+  /** More builder options, as TypeScript source (e.g. `nextWorker: (b, ws) => ws[0],`). */
+  extra?: string;
 }
 
 export interface ConfigSpec {
@@ -49,7 +51,7 @@ export default defineConfig({
   )},
   builders: [
 ${spec.builders
-  .map((b) => `    { name: ${JSON.stringify(b.name)}, workernames: ${JSON.stringify(b.workernames)}, steps: [new steps.ShellCommand({ name: 'run', command: ${JSON.stringify(b.command)} })] },`)
+  .map((b) => `    { name: ${JSON.stringify(b.name)}, workernames: ${JSON.stringify(b.workernames)}, steps: [new steps.ShellCommand({ name: 'run', command: ${JSON.stringify(b.command)} })], ${b.extra ?? ''} },`)
   .join('\n')}
   ],
   schedulers: [new schedulers.ForceScheduler({ name: 'force', builderNames: ${names} })],

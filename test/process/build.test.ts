@@ -19,6 +19,7 @@ describe('process/build (real sshd)', function () {
     sshd = await startSshd(this, { users: 1 });
   });
   after(async () => {
+    if (process.env.BM_KEEP_SSHD_LOG && sshd) await import('node:fs/promises').then((fs) => fs.copyFile(sshd.logFile, process.env.BM_KEEP_SSHD_LOG!));
     await sshd?.stop();
   });
   beforeEach(async () => {
@@ -49,7 +50,7 @@ describe('process/build (real sshd)', function () {
       });
       const t1 = Date.now();
       const stored = await readBuild(w.db, build.buildid);
-      expect(results, stored.build.state_string).to.equal(SUCCESS);
+      expect(results, stored.dump()).to.equal(SUCCESS);
       expect(stored.build).to.include({ results: SUCCESS, state_string: 'build successful', number: 1 });
       expect(stored.steps.map((s) => s.name)).to.deep.equal(['worker_preparation', 'git', 'shell', 'shell_1']);
       expect(stored.steps.map((s) => s.results)).to.deep.equal([0, 0, 0, 0]);
@@ -122,7 +123,7 @@ describe('process/build (real sshd)', function () {
       ]);
       const { build, results } = await w.build(config);
       const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(FAILURE);
+      expect(results, stored.dump()).to.equal(FAILURE);
       expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
         ['worker_preparation', SUCCESS],
         ['ok', SUCCESS],
@@ -145,7 +146,7 @@ describe('process/build (real sshd)', function () {
       ]);
       const { build, results } = await w.build(config);
       const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(WARNINGS);
+      expect(results, stored.dump()).to.equal(WARNINGS);
       expect(stored.steps.map((s) => [s.name, s.results, s.hidden])).to.deep.equal([
         ['worker_preparation', SUCCESS, 0],
         ['warn-only', FAILURE, 0],
@@ -164,7 +165,7 @@ describe('process/build (real sshd)', function () {
       ]);
       const { build, results } = await w.build(config);
       const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(EXCEPTION);
+      expect(results, stored.dump()).to.equal(EXCEPTION);
       expect(stored.steps.map((s) => s.name)).to.deep.equal(['worker_preparation', 'boom']);
       const err = stored.step('boom')!.log('err.text')!;
       expect(err.type).to.equal('t');
@@ -184,7 +185,7 @@ describe('process/build (real sshd)', function () {
       );
       const { build, results } = await w.build(config, { properties: { who: ['buildset', 'Force'], bs: ['y', 'Force'] } });
       const stored = await readBuild(w.db, build.buildid);
-      expect(results, JSON.stringify(stored.steps.map((s) => [s.name, s.results, s.state_string, s.logs.map((l) => l.lines)]))).to.equal(SUCCESS);
+      expect(results, stored.dump()).to.equal(SUCCESS);
       const p = stored.properties;
       expect(p.who).to.deep.equal(['builder', 'Builder']);
       expect(p.bs).to.deep.equal(['y', 'Force']);
@@ -203,7 +204,7 @@ describe('process/build (real sshd)', function () {
       await w.conn.close();
       const { build, results } = await w.build(config);
       const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(RETRY);
+      expect(results, stored.dump()).to.equal(RETRY);
       expect(stored.build.state_string).to.equal('worker not available');
       expect(stored.steps.map((s) => [s.name, s.results, s.state_string])).to.deep.equal([['worker_preparation', EXCEPTION, 'error while worker_prepare']]);
       const pending = await getPendingRequests(w.db, { builderid: w.builderid });
@@ -228,7 +229,7 @@ describe('process/build (real sshd)', function () {
       );
       const { build, results } = await w.build(config);
       const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(SUCCESS);
+      expect(results, stored.dump()).to.equal(SUCCESS);
       const all = stored.steps.flatMap((s) => [s.name, s.state_string, ...s.logs.flatMap((l) => l.lines)]);
       all.push(stored.build.state_string);
       for (const line of all) expect(line).not.to.contain(secret);
@@ -240,91 +241,93 @@ describe('process/build (real sshd)', function () {
     });
   });
 
-  describe('interrupting [sqlite]', () => {
-    forEachDialect('kills', (h) => {
-      if (h.dialect !== 'sqlite') return;
-      let w: BuildWorld;
-      beforeEach(async () => {
-        w = await makeWorld(h, sshd, ssh);
-      });
-      afterEach(async () => {
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'no sleep left').catch(() => undefined);
-      });
+  // Slow (they wait for kills), and nothing in them depends on the dialect: sqlite only.
+  forEachDialect('interrupting', (h) => {
+    before(function () {
+      if (h.dialect !== 'sqlite') this.skip();
+    });
+    let w: BuildWorld;
+    beforeEach(async () => {
+      w = await makeWorld(h, sshd, ssh);
+    });
+    afterEach(async () => {
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'no sleep left').catch(() => undefined);
+    });
 
-      it('the no-output timeout kills the remote process tree', async () => {
-        const config = w.config([new ShellCommand({ command: 'sleep 301 & sleep 302; wait', timeout: 1 })]);
-        const { build, results } = await w.build(config);
-        const stored = await readBuild(w.db, build.buildid);
-        expect(results).to.equal(FAILURE);
-        const lines = stored.step('shell')!.log('stdio')!.lines;
-        expect(lines).to.include('hcommand timed out: 1 seconds without output running sleep 301 & sleep 302; wait, attempting to kill');
-        expect(lines).to.include('hprogram finished with exit code -1');
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
-      });
+    it('the no-output timeout kills the remote process tree', async () => {
+      const config = w.config([new ShellCommand({ command: 'sleep 301 & sleep 302; wait', timeout: 1 })]);
+      const { build, results } = await w.build(config);
+      const stored = await readBuild(w.db, build.buildid);
+      expect(results, stored.dump()).to.equal(FAILURE);
+      const lines = stored.step('shell')!.log('stdio')!.lines;
+      expect(lines).to.include('hcommand timed out: 1 seconds without output running sleep 301 & sleep 302; wait, attempting to kill');
+      expect(lines).to.include('hprogram finished with exit code -1');
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
+    });
 
-      it('maxTime kills the tree even while it prints', async () => {
-        const config = w.config([new ShellCommand({ command: 'while true; do echo tick; sleep 0.2; done', maxTime: 1 })]);
-        const { build, results } = await w.build(config);
-        const stored = await readBuild(w.db, build.buildid);
-        expect(results).to.equal(FAILURE);
-        const lines = stored.step('shell')!.log('stdio')!.lines;
-        expect(lines.filter((l) => l === 'otick').length).to.be.greaterThan(1);
-        expect(lines.some((l) => l.startsWith('hcommand timed out: 1 seconds elapsed running'))).to.equal(true);
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the loop to die');
-      });
+    it('maxTime kills the tree even while it prints', async () => {
+      const config = w.config([new ShellCommand({ command: 'while true; do echo tick; sleep 0.2; done', maxTime: 1 })]);
+      const { build, results } = await w.build(config);
+      const stored = await readBuild(w.db, build.buildid);
+      expect(results, stored.dump()).to.equal(FAILURE);
+      const lines = stored.step('shell')!.log('stdio')!.lines;
+      expect(lines.filter((l) => l === 'otick').length).to.be.greaterThan(1);
+      expect(lines.some((l) => l.startsWith('hcommand timed out: 1 seconds elapsed running'))).to.equal(true);
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the loop to die');
+    });
 
-      it('stop() cancels the build and kills the tree; the request completes CANCELLED', async () => {
-        const config = w.config([
-          new ShellCommand({ name: 'long', command: 'echo started; sleep 303 & sleep 304; wait' }),
-          new ShellCommand({ name: 'skipped-after-stop', command: 'true' }),
-          new ShellCommand({ name: 'always', command: 'echo after', alwaysRun: true }),
-        ]);
-        const build = await w.start(config);
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 2, 15_000, 'the sleeps to start');
-        build.stop('enough of that');
-        const { results } = await build.finished;
-        const stored = await readBuild(w.db, build.buildid);
-        expect(results).to.equal(CANCELLED);
-        expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
-          ['worker_preparation', SUCCESS],
-          ['long', CANCELLED],
-          ['always', SUCCESS],
-        ]);
-        expect(stored.build.state_string).to.equal("cancelled (enough of that) 'echo started; ...' (cancelled)");
-        expect(stored.step('long')!.log('cancelled')!.lines).to.deep.equal(['enough of that']);
-        expect(stored.step('long')!.log('stdio')!.lines).to.include('hcommand interrupted (enough of that), attempting to kill');
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
-        const req = (await getRequest(w.db, stored.build.buildrequestid))!;
-        expect(req).to.include({ complete: 1, results: CANCELLED });
-      });
+    it('stop() cancels the build and kills the tree; the request completes CANCELLED', async () => {
+      const config = w.config([
+        new ShellCommand({ name: 'long', command: 'echo started; sleep 303 & sleep 304; wait' }),
+        new ShellCommand({ name: 'skipped-after-stop', command: 'true' }),
+        new ShellCommand({ name: 'always', command: 'echo after', alwaysRun: true }),
+      ]);
+      const build = await w.start(config);
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 2, 15_000, 'the sleeps to start');
+      build.stop('enough of that');
+      const { results } = await build.finished;
+      const stored = await readBuild(w.db, build.buildid);
+      expect(results, stored.dump()).to.equal(CANCELLED);
+      expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
+        ['worker_preparation', SUCCESS],
+        ['long', CANCELLED],
+        ['always', SUCCESS],
+      ]);
+      expect(stored.build.state_string).to.equal("cancelled (enough of that) 'echo started; ...' (cancelled)");
+      expect(stored.step('long')!.log('cancelled')!.lines).to.deep.equal(['enough of that']);
+      expect(stored.step('long')!.log('stdio')!.lines).to.include('hcommand interrupted (enough of that), attempting to kill');
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
+      const req = (await getRequest(w.db, stored.build.buildrequestid))!;
+      expect(req).to.include({ complete: 1, results: CANCELLED });
+    });
 
-      it('a connection cut mid-step ends the build RETRY and unclaims the request', async () => {
-        const config = w.config([
-          new ShellCommand({ name: 'long', command: 'echo started; sleep 305' }),
-          new ShellCommand({ name: 'after', command: 'true', alwaysRun: true }),
-        ]);
-        const build = await w.start(config);
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 1, 15_000, 'the sleep to start');
-        await sshd.killSessions();
-        const { results } = await build.finished;
-        const stored = await readBuild(w.db, build.buildid);
-        expect(results).to.equal(RETRY);
-        expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
-          ['worker_preparation', SUCCESS],
-          ['long', RETRY],
-        ]);
-        expect(stored.build.state_string).to.match(/^retry lost connection/);
-        const lines = stored.step('long')!.log('stdio')!.lines;
-        expect(lines).to.include('ostarted');
-        expect(lines.some((l) => /^hlost connection to worker w1 \(.*\) running echo started; sleep 305$/.test(l)), lines.join('\n')).to.equal(true);
-        const req = (await getRequest(w.db, stored.build.buildrequestid))!;
-        expect(req).to.include({ complete: 0, claimed_by_masterid: null });
-        const pending = await getPendingRequests(w.db, { builderid: w.builderid });
-        expect(pending.map((r) => r.id)).to.include(req.id);
-        expect(w.events.some((e) => e.key.join('.') === `buildrequests.${req.id}.unclaimed`)).to.equal(true);
-        // The process left behind is killed once the connection is back.
-        await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 20_000, 'the orphan to be reaped');
-      });
+    it('a connection cut mid-step ends the build RETRY and unclaims the request', async () => {
+      const config = w.config([
+        new ShellCommand({ name: 'long', command: 'echo started; sleep 305' }),
+        new ShellCommand({ name: 'after', command: 'true', alwaysRun: true }),
+      ]);
+      const build = await w.start(config);
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 1, 15_000, 'the sleep to start');
+      await sshd.killSessions();
+      const { results } = await build.finished;
+      const stored = await readBuild(w.db, build.buildid);
+      expect(results, stored.dump()).to.equal(RETRY);
+      expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
+        ['worker_preparation', SUCCESS],
+        ['long', RETRY],
+      ]);
+      expect(stored.build.state_string).to.match(/^retry lost connection/);
+      const lines = stored.step('long')!.log('stdio')!.lines;
+      expect(lines).to.include('ostarted');
+      expect(lines.some((l) => /^hlost connection to worker w1 \(.*\) running echo started; sleep 305$/.test(l)), lines.join('\n')).to.equal(true);
+      const req = (await getRequest(w.db, stored.build.buildrequestid))!;
+      expect(req).to.include({ complete: 0, claimed_by_masterid: null });
+      const pending = await getPendingRequests(w.db, { builderid: w.builderid });
+      expect(pending.map((r) => r.id)).to.include(req.id);
+      expect(w.events.some((e) => e.key.join('.') === `buildrequests.${req.id}.unclaimed`)).to.equal(true);
+      // The process left behind is killed once the connection is back.
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 20_000, 'the orphan to be reaped');
     });
   });
 });
+

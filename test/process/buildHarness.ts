@@ -28,6 +28,10 @@ import type { SshConnection } from '../../lib/workers/sshConnection.js';
 import type { Sshd, SshdUser } from '../support/sshd.js';
 import type { DbHarness } from '../support/databases.js';
 import type { Harness } from '../workers/harness.js';
+import { installExitShim } from './buildExitShim.js';
+
+// See buildExitShim.ts: a lost 'exit' event in lib/workers/remoteCommand.ts makes fast commands flaky.
+installExitShim();
 
 const run = promisify(execFile);
 
@@ -43,7 +47,7 @@ export interface BuildWorld {
   /** The slave's worker basedir (in the test user's home). */
   workerBasedir: string;
   masterBasedir: string;
-  config(steps: Step[], extra?: { properties?: Record<string, unknown>; builder?: Record<string, unknown>; worker?: Record<string, unknown>; secrets?: Record<string, string> }): ResolvedConfig;
+  config(steps: Step[], extra?: { properties?: Record<string, unknown>; builder?: Record<string, unknown>; worker?: Record<string, unknown>; secrets?: Record<string, string>; schedulers?: unknown[] }): ResolvedConfig;
   /** Queue a buildset for the builder and claim its request; returns the request row. */
   request(opts?: { properties?: Record<string, [unknown, string]>; sourcestamp?: SourcestampSpec }): Promise<NonNullable<Awaited<ReturnType<typeof getRequest>>>>;
   /** Start a build of a new request with these steps. */
@@ -85,6 +89,7 @@ export async function makeWorld(h: DbHarness, sshd: Sshd, ssh: Harness, userInde
         workers: [{ name: 'w1', host: sshd.host, port: sshd.port, user: user.name, privateKeyFile: user.privateKeyPath, basedir: workerBasedir, ...(extra.worker ?? {}) }],
         builders: [{ name: 'b1', workernames: ['w1'], steps, ...(extra.builder ?? {}) }],
         secrets: { values: extra.secrets ?? {} },
+        schedulers: extra.schedulers ?? [],
       };
       const r = validateConfig(raw, masterBasedir);
       if (!r.ok) throw new Error(`config: ${JSON.stringify(r.problems)}`);
@@ -150,7 +155,9 @@ export async function readBuild(db: Database, buildid: number) {
     steps.push({ ...s, logs, log: (name: string) => logs.find((x) => x.name === name) });
   }
   const properties = await getBuildProperties(db, buildid);
-  return { build, steps, properties, step: (name: string) => steps.find((s) => s.name === name) };
+  /** Everything, for assertion messages. */
+  const dump = () => JSON.stringify({ build, steps: steps.map((s) => ({ name: s.name, results: s.results, state: s.state_string, logs: s.logs })) }, null, 1);
+  return { build, steps, properties, dump, step: (name: string) => steps.find((s) => s.name === name) };
 }
 
 /** PIDs of processes named `name` running as `user`. */

@@ -20,6 +20,7 @@ export interface E2eCommandOptions {
   profile: boolean;
   keep: boolean;
   timeoutSeconds: number;
+  masterNodeArgs: string[];
   /** JSON lines file the results are appended to. */
   out: string;
   log: (line: string) => void;
@@ -35,7 +36,7 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
   }
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const machine = machineDescription();
-  o.log(`e2e: N=${o.n} on ${machine}`);
+  o.log(`e2e: N=${o.n} on ${machine}${o.masterNodeArgs.length ? `; master node options: ${o.masterNodeArgs.join(' ')}` : ''}`);
 
   const ours = await runE2e({
     repoRoot: o.repoRoot,
@@ -44,6 +45,7 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
     profile: o.profile,
     keep: o.keep,
     timeoutSeconds: o.timeoutSeconds,
+    masterNodeArgs: o.masterNodeArgs,
     log: o.log,
   });
 
@@ -63,7 +65,8 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
   }
 
   const { table, verdicts } = comparisonTable(ours.figures, theirs);
-  o.print(`\n## e2e, N=${o.n} (${date})\n\nmachine: ${machine}\n\n${table}\n`);
+  const variant = o.masterNodeArgs.length ? `\nmaster node options: ${o.masterNodeArgs.join(' ')}\n` : '';
+  o.print(`\n## e2e, N=${o.n} (${date})\n\nmachine: ${machine}\n${variant}\n${table}\n`);
   const idle = ours.details.idle_single_build_latency_ms as { median: number } | undefined;
   const idleTheirs = raw?.idle_single_build_latency_ms?.median as number | undefined;
   if (idle) o.print(`idle single-build latency median (ms, POST -> complete): ${idle.median.toFixed(0)}${idleTheirs ? ` (Buildbot ${idleTheirs.toFixed(0)})` : ''}`);

@@ -37,6 +37,8 @@ export interface E2eOptions {
   profile: boolean;
   keep: boolean;
   timeoutSeconds: number;
+  /** Extra node options for the master process (experiments: e.g. --import bench/experiments/X.mjs). */
+  masterNodeArgs?: string[];
   log: (line: string) => void;
 }
 
@@ -80,6 +82,12 @@ export default defineConfig({
   schedulers: [new schedulers.ForceScheduler({ name: 'force', builderNames: names })],
 });
 `;
+}
+
+function histogram(values: number[]): Record<string, number> {
+  const h: Record<string, number> = {};
+  for (const v of values) h[String(v)] = (h[String(v)] ?? 0) + 1;
+  return h;
 }
 
 function freePort(): Promise<number> {
@@ -149,7 +157,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     await writeFile(join(masterDir, 'known_hosts'), `${knownHostsLine('127.0.0.1', sshd.port, hostKey)}\n`);
 
     await mkdir(profDir, { recursive: true });
-    const nodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const nodeArgs = [...(o.masterNodeArgs ?? []), ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
+    details.master_node_args = nodeArgs;
     o.log(`starting the master: node ${[...nodeArgs, 'bin/buildmaster.js', 'start', '--nodaemon', masterDir].join(' ')}`);
     const out = createWriteStream(outFile);
     t = performance.now();
@@ -165,7 +174,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     for (;;) {
       if (exited(master)) throw new Error(`the master exited (${master.exitCode ?? master.signalCode}):\n${tail(outFile)}`);
       if (performance.now() - t > 60_000) throw new Error(`the REST API did not answer within 60 s:\n${tail(outFile)}`);
-      const ok = await client.request('GET', '/api/v2/builders').then(
+      // The force endpoint itself: the one thing the run needs from the web server.
+      const ok = await client.request('GET', '/api/v2/forceschedulers/force').then(
         (r) => r.status === 200,
         () => false,
       );
@@ -302,6 +312,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       queue_wait_db_s: summarize(ourBuilds.map((b) => b.started_at - (submittedAt.get(b.buildrequestid) ?? b.started_at))),
       builds_created: ourBuilds.length,
       results_not_success: ourRequests.filter((r) => r.results !== 0).length,
+      results_histogram: histogram(ourRequests.map((r) => r.results)),
       builds_per_worker: [...perWorker.values()].sort((a, b) => a - b),
       db_used_bytes_before: db0.usedBytes,
       db_used_bytes_after: db1.usedBytes,
