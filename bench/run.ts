@@ -21,6 +21,7 @@ scenarios (default: all):
 
 options:
   --n N               builds per run (default 200)
+  --reps K            runs of each side, alternating; the table shows medians (default 1)
   --idle-builds K     sequential single builds after the burst (default 20; 0 skips)
   --profile           run the master under node --cpu-prof and print where its CPU went
   --skip-buildbot     do not run the Buildbot comparison
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         n: { type: 'string' },
+        reps: { type: 'string' },
         'idle-builds': { type: 'string' },
         profile: { type: 'boolean' },
         'skip-buildbot': { type: 'boolean' },
@@ -94,9 +96,10 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(x) || x < min) throw new Error(`--${name} wants an integer >= ${min}, not ${v}`);
     return x;
   };
-  let n: number, idleBuilds: number, timeoutSeconds: number;
+  let n: number, reps: number, idleBuilds: number, timeoutSeconds: number;
   try {
     n = num('n', values.n, 200, 1);
+    reps = num('reps', values.reps, 1, 1);
     idleBuilds = num('idle-builds', values['idle-builds'], 20, 0);
     timeoutSeconds = num('timeout', values.timeout, 420, 1);
   } catch (err) {
@@ -116,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
             (await e2eCommand({
               repoRoot,
               n,
+              reps,
               idleBuilds,
               buildbot: !values['skip-buildbot'],
               profile: values.profile ?? false,

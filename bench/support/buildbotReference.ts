@@ -70,3 +70,26 @@ export function buildbotFigures(r: BenchPyResult): E2eFigures {
     othersCpuSeconds: r.foreign_cpu_s + r.workers_cpu_s,
   };
 }
+
+/**
+ * The anchor: Buildbot 3.7 on this machine type, N=200, median of the 5 quiet runs of
+ * ../shared/bench/buildbot/results/raw.jsonl (2026-11-21; RESULTS.md there). Shown beside a fresh
+ * run, and instead of one when Buildbot is not installed or the machine is noisy.
+ */
+export const BUILDBOT_ANCHOR_N200: E2eFigures = {
+  implementation: 'Buildbot 3.7 (anchor: quiet runs, 2026-11-21)',
+  n: 200,
+  buildsPerSecond: 6.056,
+  wallSeconds: 33.023,
+  submitSeconds: 17.709,
+  postMsMedian: 88.11,
+  masterCpuMsPerBuild: 147.95,
+  masterCpuPercent: 85,
+  masterPeakRssKiB: 100144,
+  dbBytesPerBuild: 1536,
+  latencyMsMedian: 9466,
+  latencyMsP95: 14399,
+  buildsNotSuccess: 0,
+  buildsCreated: 200,
+  othersCpuSeconds: 2.5,
+};

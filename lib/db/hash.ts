@@ -23,7 +23,7 @@ export function nameHash(name: string): string {
 const NUL = Buffer.from([0]);
 const NONE = Buffer.from([0xf5]);
 
-/** `str(x)` for the values that reach hashColumns (strings, ints, booleans). */
+/** Python's `str(x)` for the values that reach hashColumns: strings, integers (ids), booleans. */
 function pythonStr(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   return String(v);

@@ -23,10 +23,12 @@ export type Params = readonly unknown[];
 const NOT_APPLIED: ReadonlySet<RetryableKind> = new Set(['busy', 'deadlock', 'lockTimeout']);
 const MAX_ATTEMPTS = 8;
 
-interface WriteResult {
+export interface InsertResult {
+  /** The auto-increment id of the (first) row inserted; meaningless when `affectedRows` is 0. */
   insertId: number;
   affectedRows: number;
 }
+type WriteResult = InsertResult;
 
 /** How each driver runs a statement. */
 interface Driver {
@@ -148,12 +150,6 @@ export function select<T>(db: Database, sql: string, params: Params = [], t?: Tr
 export async function selectOne<T>(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<T | undefined> {
   const rows = await select<T>(db, sql, params, t);
   return rows[0];
-}
-
-export interface InsertResult {
-  /** The auto-increment id of the (first) row inserted; meaningless when `affectedRows` is 0. */
-  insertId: number;
-  affectedRows: number;
 }
 
 function write(db: Database, sql: string, params: Params, t: Transaction | undefined, idempotent: boolean): Promise<WriteResult> {

@@ -223,6 +223,7 @@ export class LogWriter {
     try {
       await sink.finishLog(this.logid);
       this._finished = true;
+      this.wakeDrainWaiters();
       this.opts.bus?.publish(['logs', String(this.logid), 'finished'], this.row(true));
     } catch (err) {
       this.logger.error({ event: 'log.finishFailed', err: (err as Error).message }, 'could not mark a log finished');

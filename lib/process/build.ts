@@ -86,6 +86,7 @@ export class Build {
   private done = false;
   private completeAt: number | null = null;
   private properties: Properties | undefined;
+  private prep: PreparationStep | undefined;
 
   private constructor(deps: BuildDeps, args: StartBuildArgs, ids: { buildid: number; number: number }, startedAt: number) {
     this.deps = deps;
@@ -120,7 +121,7 @@ export class Build {
     this.stoppedReason = reason;
     this.stopped = true;
     this.results = results as ResultCode;
-    this.current?.interrupt(reason);
+    this.current?.interrupt(reason, results);
     this.preparing?.abort(reason);
   }
 
@@ -166,6 +167,7 @@ export class Build {
       }
     } catch (err) {
       this.logger.error({ event: 'build.exception', err: (err as Error).message, stack: (err as Error).stack }, 'build failed with an exception');
+      await this.prep?.finishIfOpen(EXCEPTION, 'error while preparing the build');
       await this.finish('build exception', EXCEPTION).catch((e) =>
         this.logger.error({ event: 'build.finishFailed', err: (e as Error).message }, 'could not record the end of a build'),
       );
@@ -181,6 +183,7 @@ export class Build {
     const { builder, worker, requests } = this.args;
     const conn = worker.connection;
     const prep = new PreparationStep(this.deps, this.buildid, this.masker, this.nowS);
+    this.prep = prep;
     await prep.add();
 
     const inputs = await loadRequestInputs(db, requests);
@@ -196,17 +199,25 @@ export class Build {
       onSecret: (name, value) => this.masker.add(name, value),
     };
 
+    // Builder env ← worker env; each step's own env goes on top. A renderable that cannot be
+    // rendered is the config's fault: EXCEPTION, not RETRY (which would retry it forever).
+    let baseEnv: CommandEnv;
+    try {
+      baseEnv = { ...((await render(builder.config.env, renderContext)) as CommandEnv), ...worker.config.env };
+    } catch (err) {
+      await prep.fail('setupBuild', err instanceof Error ? err.message : String(err));
+      await this.finish('Build.setupBuild failed', EXCEPTION);
+      return undefined;
+    }
+
     await this.setState('preparing worker');
     let remoteEnv: Record<string, string> | undefined;
-    let baseEnv: CommandEnv;
     this.preparing = new AbortController();
     try {
       if (this.stopped) throw new Error('stopped');
       if (!conn.isConnected()) throw new WorkerUnavailable(`worker ${worker.config.name} is not connected`);
       await this.setState('pinging worker');
       remoteEnv = await abortable(prepareWorker(conn, builddir), this.preparing.signal);
-      // Builder env ← worker env; each step's own env goes on top.
-      baseEnv = { ...((await render(builder.config.env, renderContext)) as CommandEnv), ...worker.config.env };
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       if (this.stopped) {

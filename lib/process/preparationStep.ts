@@ -16,6 +16,7 @@ export class PreparationStep {
   private stepid = -1;
   private number = 0;
   private startedAt: number | null = null;
+  private done = false;
 
   constructor(
     private readonly deps: { db: Database; bus: MessageBus },
@@ -49,11 +50,18 @@ export class PreparationStep {
   }
 
   async finish(results: number, text: string): Promise<void> {
+    this.done = true;
     const state = this.masker.mask(text);
     await setStepStateString(this.deps.db, this.stepid, state);
     const completeAt = this.nowS();
     await finishStep(this.deps.db, this.stepid, results, completeAt, false);
     this.publish('finished', { state_string: state, complete: true, complete_at: completeAt, results });
+  }
+
+  /** After an unexpected error: leave no step 0 unfinished. Never throws. */
+  async finishIfOpen(results: number, text: string): Promise<void> {
+    if (this.done || this.stepid < 0) return;
+    await this.finish(results, text).catch(() => undefined);
   }
 
   /** Buildbot's buildPreparationFailure. */

@@ -50,8 +50,12 @@ export interface StepEnvironment {
 
 /** How the build interrupts the running step. */
 export interface StepControl {
-  /** Stop the step (the build was stopped): aborts its remote command and logs `cancelled`. */
-  interrupt(reason: string): void;
+  /**
+   * Stop the step (the build was stopped): aborts its remote command and logs `cancelled`. The
+   * step ends CANCELLED, or RETRY when the build is stopped with RETRY (a master shutting down
+   * wants the request to run again; in Buildbot the step's CANCELLED would win).
+   */
+  interrupt(reason: string, results?: number): void;
   /** The connection was lost: the step ends RETRY whatever its command said. */
   connectionLost(reason: string): void;
 }
@@ -117,6 +121,7 @@ export class StepRunner implements StepControl {
   private readonly controller = new AbortController();
   private lost: string | undefined;
   private stopped: string | undefined;
+  private stopResults: number = CANCELLED;
   private readonly logs: LogWriter[] = [];
   private stepid = -1;
   private number = -1;
@@ -132,9 +137,10 @@ export class StepRunner implements StepControl {
     private readonly step: ResolvedStep,
   ) {}
 
-  interrupt(reason: string): void {
+  interrupt(reason: string, results: number = CANCELLED): void {
     if (this.stopped !== undefined || this.lost !== undefined) return;
     this.stopped = reason;
+    this.stopResults = results;
     if (this.stepid >= 0) this.logCancelled();
     this.controller.abort(reason);
   }
@@ -302,6 +308,7 @@ export class StepRunner implements StepControl {
 
     // As Buildbot: a lost connection makes the step RETRY; a stopped step is CANCELLED or EXCEPTION.
     if (this.lost !== undefined) results = RETRY;
+    else if (this.stopped !== undefined && this.stopResults === RETRY) results = RETRY;
     else if (this.stopped !== undefined && results !== RETRY && results !== CANCELLED) results = EXCEPTION;
     this.results = results;
 

@@ -20,6 +20,7 @@ import type { LogWriter } from '../logs/logWriter.js';
 import { pyRepr } from '../process/render.js';
 import { CANCELLED, FAILURE, RETRY, type ResultCode } from '../process/results.js';
 import { normalizeEnv } from '../workers/platforms/platform.js';
+import type { RunOptions } from '../workers/remoteCommand.js';
 import type { CommandEnv, InterruptSignal, RunResult } from '../workers/types.js';
 import { StepAbort } from './stepAbort.js';
 import type { StepContext } from './types.js';
@@ -53,6 +54,15 @@ export interface ShellResult extends RunResult {
   /** Collected output, secrets masked (Buildbot collects cleaned text too). */
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Flow control we ask of the SSH layer (not in RunOptions yet; ignored until it is): after each
+ * output chunk, a returned promise means "pause the channel until it resolves", so a command
+ * printing faster than its log can be stored waits instead of filling the master's memory.
+ */
+interface FlowControl {
+  backpressure?: () => Promise<void> | undefined;
 }
 
 const INTERRUPT_SIGNALS: readonly InterruptSignal[] = ['KILL', 'TERM', 'INT', 'HUP', 'QUIT'];
@@ -149,7 +159,7 @@ export async function runShell(ctx: StepContext, o: ShellRunOptions): Promise<Sh
   log?.addHeader(headerLines(ctx, o, workdir));
   const wantOut = o.wantStdout ?? true;
   const wantErr = o.wantStderr ?? true;
-  const r = await ctx.conn.run({
+  const runOpts: RunOptions & FlowControl = {
     command: o.command,
     workdir,
     env: o.env,
@@ -170,7 +180,10 @@ export async function runShell(ctx: StepContext, o: ShellRunOptions): Promise<Sh
       o.onStderr?.(t);
       if (wantErr) log?.addStderr(t);
     },
-  });
+    // Slows the slave down while the DB lags behind (see FlowControl).
+    backpressure: log ? () => log.drained() : undefined,
+  };
+  const r = await ctx.conn.run(runOpts);
   if (log) {
     log.endOutput();
     log.addHeader(footerLines(r).join('\n'));

@@ -8,7 +8,7 @@ import { CANCELLED, EXCEPTION, FAILURE, RETRY, SKIPPED, SUCCESS, WARNINGS } from
 import { forEachDialect } from '../support/databases.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { makeHarness, type Harness } from '../workers/harness.js';
-import { makeRepo, makeWorld, pidsOf, readBuild, waitUntil, type BuildWorld } from './buildHarness.js';
+import { leftovers, makeRepo, makeWorld, pidsOf, readBuild, waitUntil, type BuildWorld } from './buildHarness.js';
 
 describe('process/build (real sshd)', function () {
   this.timeout(60_000);
@@ -262,7 +262,7 @@ describe('process/build (real sshd)', function () {
       const lines = stored.step('shell')!.log('stdio')!.lines;
       expect(lines).to.include('hcommand timed out: 1 seconds without output running sleep 301 & sleep 302; wait, attempting to kill');
       expect(lines).to.include('hprogram finished with exit code -1');
-      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
+      await waitUntil(async () => (await leftovers(w.user.name)).length === 0, 10_000, 'no process of the user left');
     });
 
     it('maxTime kills the tree even while it prints', async () => {
@@ -273,7 +273,7 @@ describe('process/build (real sshd)', function () {
       const lines = stored.step('shell')!.log('stdio')!.lines;
       expect(lines.filter((l) => l === 'otick').length).to.be.greaterThan(1);
       expect(lines.some((l) => l.startsWith('hcommand timed out: 1 seconds elapsed running'))).to.equal(true);
-      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the loop to die');
+      await waitUntil(async () => (await leftovers(w.user.name)).length === 0, 10_000, 'no process of the user left');
     });
 
     it('stop() cancels the build and kills the tree; the request completes CANCELLED', async () => {
@@ -296,9 +296,27 @@ describe('process/build (real sshd)', function () {
       expect(stored.build.state_string).to.equal("cancelled (enough of that) 'echo started; ...' (cancelled)");
       expect(stored.step('long')!.log('cancelled')!.lines).to.deep.equal(['enough of that']);
       expect(stored.step('long')!.log('stdio')!.lines).to.include('hcommand interrupted (enough of that), attempting to kill');
-      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 10_000, 'the sleeps to die');
+      await waitUntil(async () => (await leftovers(w.user.name)).length === 0, 10_000, 'no process of the user left');
       const req = (await getRequest(w.db, stored.build.buildrequestid))!;
       expect(req).to.include({ complete: 1, results: CANCELLED });
+    });
+
+    it('stop(reason, RETRY) (a master shutting down) ends the build RETRY and unclaims the request', async () => {
+      const config = w.config([new ShellCommand({ name: 'long', command: 'sleep 306' })]);
+      const build = await w.start(config);
+      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 1, 15_000, 'the sleep to start');
+      build.stop('Master Shutdown', RETRY);
+      const { results } = await build.finished;
+      const stored = await readBuild(w.db, build.buildid);
+      expect(results, stored.dump()).to.equal(RETRY);
+      expect(stored.steps.map((s) => [s.name, s.results])).to.deep.equal([
+        ['worker_preparation', SUCCESS],
+        ['long', RETRY],
+      ]);
+      expect(stored.build.state_string).to.equal("retry (Master Shutdown) 'sleep 306' (retry)");
+      const req = (await getRequest(w.db, stored.build.buildrequestid))!;
+      expect(req).to.include({ complete: 0, claimed_by_masterid: null });
+      await waitUntil(async () => (await leftovers(w.user.name)).length === 0, 10_000, 'no process of the user left');
     });
 
     it('a connection cut mid-step ends the build RETRY and unclaims the request', async () => {
@@ -326,7 +344,7 @@ describe('process/build (real sshd)', function () {
       expect(pending.map((r) => r.id)).to.include(req.id);
       expect(w.events.some((e) => e.key.join('.') === `buildrequests.${req.id}.unclaimed`)).to.equal(true);
       // The process left behind is killed once the connection is back.
-      await waitUntil(async () => (await pidsOf(w.user.name, 'sleep')).length === 0, 20_000, 'the orphan to be reaped');
+      await waitUntil(async () => (await leftovers(w.user.name)).length === 0, 20_000, 'the orphan to be reaped');
     });
   });
 });

@@ -160,6 +160,16 @@ export async function readBuild(db: Database, buildid: number) {
   return { build, steps, properties, dump, step: (name: string) => steps.find((s) => s.name === name) };
 }
 
+/** Processes of `user` other than its sshd session processes: what a killed command left behind. */
+export async function leftovers(user: string): Promise<string[]> {
+  try {
+    const { stdout } = await run('ps', ['-u', user, '-o', 'pid=,comm=']);
+    return stdout.split('\n').map((l) => l.trim()).filter((l) => l && !/\ssshd$/.test(l));
+  } catch {
+    return []; // ps exits 1 when the user has no process
+  }
+}
+
 /** PIDs of processes named `name` running as `user`. */
 export async function pidsOf(user: string, name: string): Promise<number[]> {
   try {

@@ -33,13 +33,19 @@ describe('process/build: a step printing 100 MB (real sshd, sqlite)', function (
       const n = Math.ceil((100 * 1024 * 1024) / (line.length + 1));
       const config = w.config([new ShellCommand({ command: `yes '${line}' | head -n ${n}`, logEnviron: false })]);
       let peakRss = 0;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+      let peakHeap = 0;
+      const heap0 = process.memoryUsage().heapUsed;
+      const sampler = setInterval(() => {
+        const m = process.memoryUsage();
+        peakRss = Math.max(peakRss, m.rss);
+        peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+      }, 50);
       const rss0 = process.memoryUsage().rss;
       const t0 = Date.now();
       const { build, results } = await w.build(config);
       clearInterval(sampler);
       const secs = (Date.now() - t0) / 1000;
-      console.log(`      100 MB step: ${secs.toFixed(1)} s, ${(100 / secs).toFixed(0)} MB/s, peak RSS +${((peakRss - rss0) / 1048576).toFixed(0)} MB`);
+      console.log(`      100 MB step: ${secs.toFixed(1)} s, ${(100 / secs).toFixed(0)} MB/s, peak RSS +${((peakRss - rss0) / 1048576).toFixed(0)} MB, peak heap+buffers +${((peakHeap - heap0) / 1048576).toFixed(0)} MB`);
       expect(results).to.equal(SUCCESS);
       const step = (await getSteps(w.db, build.buildid))[1];
       const log = (await getLogs(w.db, step.id))[0];

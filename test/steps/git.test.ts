@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Secret } from '../../lib/config/renderables.js';
 import { Git, ShellCommand } from '../../lib/config/steps.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
@@ -150,6 +151,32 @@ describe('steps/Git (real sshd, real git)', function () {
       expect(missing.results).to.equal(FAILURE);
       expect(s2.step('git')!.state_string).to.equal('Codebase app not in build (failure)');
       expect(s2.step('git')!.log('log')!.lines).to.deep.equal(["No sourcestamp found in build for codebase 'app'"]);
+    });
+
+    it('clones over ssh with sshPrivateKey and sshKnownHosts, and removes the key afterwards', async () => {
+      const head = await repo.commit('a.txt', 'over ssh', 'a');
+      const key = await readFile(w.user.privateKeyPath, 'utf8');
+      const [type, b64] = sshd.hostPublicKeyLine.split(' ');
+      const config = w.config(
+        [
+          new Git({
+            repourl: `ssh://${w.user.name}@127.0.0.1:${sshd.port}${repo.path}`,
+            sshPrivateKey: new Secret('deploy_key'),
+            sshKnownHosts: `[127.0.0.1]:${sshd.port} ${type} ${b64}\n`,
+          }),
+          new ShellCommand({ command: 'cat a.txt; ls -A ..' }),
+        ],
+        { secrets: { deploy_key: key } },
+      );
+      const b = await w.build(config, stamp());
+      const stored = await readBuild(w.db, b.build.buildid);
+      expect(b.results, stored.dump()).to.equal(SUCCESS);
+      expect(stored.properties.got_revision[0]).to.equal(head);
+      const lines = stored.step('shell')!.log('stdio')!.lines;
+      expect(lines, stored.dump()).to.include('oover ssh');
+      expect(lines).to.not.include('o.build.buildbot');
+      const keyLine = key.split('\n')[1];
+      for (const s of stored.steps) for (const l of s.logs) for (const line of l.lines) expect(line).to.not.contain(keyLine);
     });
 
     it('a repository that does not exist fails the step and halts the build', async () => {

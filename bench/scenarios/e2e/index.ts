@@ -1,20 +1,30 @@
 /**
  * `npm run bench -- e2e`: measure our master, then (when /usr/bin/buildbot exists) the real Buildbot
- * 3.7 on the same load with ../shared/bench/buildbot/bench.py, and print both side by side.
+ * 3.7 on the same load with ../shared/bench/buildbot/bench.py, and print both side by side, with the
+ * recorded quiet-machine Buildbot anchor as well. `--reps K` alternates K runs of each and reports
+ * medians: the machine may be shared, and one run says little then.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { buildbotFigures, buildbotUnavailable, runBuildbotThroughput, type BenchPyResult } from '../../support/buildbotReference.js';
+import {
+  BUILDBOT_ANCHOR_N200,
+  buildbotFigures,
+  buildbotUnavailable,
+  runBuildbotThroughput,
+  type BenchPyResult,
+} from '../../support/buildbotReference.js';
 import { formatProfile } from '../../support/cpuProfile.js';
 import type { E2eFigures } from '../../support/figures.js';
 import { machineDescription } from '../../support/procStats.js';
-import { comparisonTable } from '../../support/report.js';
+import { comparisonTable, medianFigures, type Column } from '../../support/report.js';
 import { sshdUnavailable } from '../../support/sshd.js';
-import { runE2e } from './measure.js';
+import { median } from '../../support/stats.js';
+import { runE2e, type E2eResult } from './measure.js';
 
 export interface E2eCommandOptions {
   repoRoot: string;
   n: number;
+  reps: number;
   idleBuilds: number;
   buildbot: boolean;
   profile: boolean;
@@ -36,52 +46,85 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
   }
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const machine = machineDescription();
-  o.log(`e2e: N=${o.n} on ${machine}${o.masterNodeArgs.length ? `; master node options: ${o.masterNodeArgs.join(' ')}` : ''}`);
-
-  const ours = await runE2e({
-    repoRoot: o.repoRoot,
-    n: o.n,
-    idleBuilds: o.idleBuilds,
-    profile: o.profile,
-    keep: o.keep,
-    timeoutSeconds: o.timeoutSeconds,
-    masterNodeArgs: o.masterNodeArgs,
-    log: o.log,
-  });
-
-  let theirs: E2eFigures | undefined;
-  let raw: BenchPyResult | undefined;
+  o.log(`e2e: N=${o.n}, ${o.reps} run(s) on ${machine}${o.masterNodeArgs.length ? `; master node options: ${o.masterNodeArgs.join(' ')}` : ''}`);
   const noBuildbot = o.buildbot ? buildbotUnavailable(o.repoRoot) : 'not asked for (--skip-buildbot)';
-  if (noBuildbot) {
-    o.log(`e2e: no Buildbot comparison: ${noBuildbot}`);
-  } else {
-    o.log(`e2e: running Buildbot 3.7 on the same load: /usr/bin/python3 ../shared/bench/buildbot/bench.py throughput --n ${o.n}`);
-    try {
-      raw = await runBuildbotThroughput(o.repoRoot, o.n, o.log);
-      theirs = buildbotFigures(raw);
-    } catch (err) {
-      o.log(`e2e: the Buildbot run failed: ${(err as Error).message}`);
+  if (noBuildbot) o.log(`e2e: no fresh Buildbot run: ${noBuildbot}`);
+
+  const ours: E2eResult[] = [];
+  const theirs: { figures: E2eFigures; raw: BenchPyResult }[] = [];
+  for (let rep = 1; rep <= o.reps; rep++) {
+    if (o.reps > 1) o.log(`e2e: run ${rep} of ${o.reps}`);
+    const r = await runE2e({
+      repoRoot: o.repoRoot,
+      n: o.n,
+      idleBuilds: o.idleBuilds,
+      profile: o.profile,
+      keep: o.keep,
+      timeoutSeconds: o.timeoutSeconds,
+      masterNodeArgs: o.masterNodeArgs,
+      log: o.log,
+    });
+    ours.push(r);
+    o.log(`e2e: buildmaster: ${r.figures.buildsPerSecond.toFixed(2)} builds/s, ${r.figures.masterCpuMsPerBuild.toFixed(1)} ms CPU per build`);
+    let raw: BenchPyResult | undefined;
+    if (!noBuildbot) {
+      o.log(`e2e: Buildbot 3.7 on the same load: /usr/bin/python3 ../shared/bench/buildbot/bench.py throughput --n ${o.n}`);
+      try {
+        raw = await runBuildbotThroughput(o.repoRoot, o.n, o.log);
+        theirs.push({ figures: buildbotFigures(raw), raw });
+        o.log(`e2e: Buildbot: ${raw.builds_per_s} builds/s, ${raw.master_cpu_ms_per_build} ms CPU per build`);
+      } catch (err) {
+        o.log(`e2e: the Buildbot run failed: ${(err as Error).message}`);
+      }
     }
+    const record = {
+      scenario: 'e2e',
+      date_utc: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      machine,
+      rep,
+      ours: r.details,
+      figures: r.figures,
+      buildbot: raw ?? null,
+    };
+    await mkdir(dirname(o.out), { recursive: true });
+    await appendFile(o.out, `${JSON.stringify(record)}\n`);
   }
 
-  const { table, verdicts } = comparisonTable(ours.figures, theirs);
+  const oursFig = medianFigures(ours.map((r) => r.figures));
+  const columns: Column[] = [];
+  if (theirs.length > 0) columns.push({ title: theirs.length > 1 ? `Buildbot 3.7, same runs (median of ${theirs.length})` : 'Buildbot 3.7, same run', figures: medianFigures(theirs.map((t) => t.figures)) });
+  if (o.n === BUILDBOT_ANCHOR_N200.n) columns.push({ title: 'Buildbot 3.7 anchor (quiet)', figures: BUILDBOT_ANCHOR_N200 });
+  const { table, verdicts } = comparisonTable(oursFig, columns);
   const variant = o.masterNodeArgs.length ? `\nmaster node options: ${o.masterNodeArgs.join(' ')}\n` : '';
-  o.print(`\n## e2e, N=${o.n} (${date})\n\nmachine: ${machine}\n${variant}\n${table}\n`);
-  const idle = ours.details.idle_single_build_latency_ms as { median: number } | undefined;
-  const idleTheirs = raw?.idle_single_build_latency_ms?.median as number | undefined;
-  if (idle) o.print(`idle single-build latency median (ms, POST -> complete): ${idle.median.toFixed(0)}${idleTheirs ? ` (Buildbot ${idleTheirs.toFixed(0)})` : ''}`);
-  o.print(`builds per worker: ${JSON.stringify(ours.details.builds_per_worker)}; rows after: ${JSON.stringify(ours.details.db_rows_after)}`);
-  if (ours.profile) o.print(`\n${formatProfile(ours.profile)}\n${ours.profileFile ? `(profile: ${ours.profileFile})` : ''}`);
+  o.print(`\n## e2e, N=${o.n}, ${o.reps} run(s) (${date})\n\nmachine: ${machine}\n${variant}\n${table}\n`);
+
+  if (o.reps > 1) {
+    o.print('| run | buildmaster builds/s | CPU ms/build | noise CPU-s | Buildbot builds/s | CPU ms/build | noise CPU-s |');
+    o.print('|---:|---:|---:|---:|---:|---:|---:|');
+    ours.forEach((r, i) => {
+      const t = theirs[i]?.figures;
+      const f = r.figures;
+      o.print(
+        `| ${i + 1} | ${f.buildsPerSecond.toFixed(2)} | ${f.masterCpuMsPerBuild.toFixed(1)} | ${f.othersCpuSeconds.toFixed(1)} | ${t ? t.buildsPerSecond.toFixed(2) : '-'} | ${t ? t.masterCpuMsPerBuild.toFixed(1) : '-'} | ${t ? t.othersCpuSeconds.toFixed(1) : '-'} |`,
+      );
+    });
+    o.print('');
+  }
+  const idle = ours.map((r) => (r.details.idle_single_build_latency_ms as { median: number } | undefined)?.median).filter((x): x is number => x !== undefined);
+  const idleTheirs = theirs.map((t) => t.raw.idle_single_build_latency_ms?.median as number | undefined).filter((x): x is number => x !== undefined);
+  if (idle.length) {
+    const bb = idleTheirs.length ? `Buildbot ${median(idleTheirs).toFixed(0)}, anchor 192` : 'Buildbot anchor 192';
+    o.print(`idle single-build latency median (ms, POST -> complete): ${median(idle).toFixed(0)} (${bb})`);
+  }
+  const last = ours[ours.length - 1];
+  o.print(`builds per worker (last run): ${JSON.stringify(last.details.builds_per_worker)}; results: ${JSON.stringify(last.details.results_histogram)}`);
+  for (const r of ours) if (r.profile) o.print(`\n${formatProfile(r.profile)}\n${r.profileFile ? `(profile: ${r.profileFile})` : ''}`);
 
   const missed = verdicts.filter((v) => !v.met);
   if (missed.length > 0) {
-    o.print(`\ntargets missed: ${missed.map((v) => `${v.label}: ${v.ratio.toFixed(1)}x of ${v.target}x`).join('; ')}`);
+    o.print(`\ntargets missed: ${missed.map((v) => `${v.label} vs ${v.against}: ${v.ratio.toFixed(1)}x of ${v.target}x`).join('; ')}`);
     if (!o.profile) o.print('re-run with --profile to see where the master spends its CPU (node --cpu-prof)');
   }
-
-  await mkdir(dirname(o.out), { recursive: true });
-  const record = { scenario: 'e2e', date_utc: date, machine, ours: ours.details, figures: ours.figures, buildbot: raw ?? null, targets: verdicts };
-  await appendFile(o.out, `${JSON.stringify(record)}\n`);
   o.log(`e2e: results appended to ${o.out}`);
-  return ours.figures.buildsNotSuccess === 0;
+  return ours.every((r) => r.figures.buildsNotSuccess === 0);
 }

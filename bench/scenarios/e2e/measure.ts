@@ -285,7 +285,6 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
         while (!ids.every((id) => completed.has(id))) {
           if (pollError) throw pollError;
           if (performance.now() - ts > 60_000) throw new Error('an idle build did not complete within 60 s');
-          minBrid = Math.min(minBrid, ...ids);
           await sleep(2);
         }
         lat.push(Math.max(...ids.map((id) => completed.get(id)!)) - ts);
