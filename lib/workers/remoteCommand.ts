@@ -3,6 +3,7 @@ import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import type { Logger } from '../util/log.js';
+import { exitStatusOf } from './exitStatus.js';
 import type { Platform, RemoteProcessRef } from './platforms/platform.js';
 import type { CommandEnv, InterruptSignal, RunResult } from './types.js';
 
@@ -235,6 +236,8 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
       armIdle();
       emitErr(d);
     });
+    // The exit may already have happened while we awaited the channel: exitStatusOf has it then.
+    exit = exitStatusOf(channel);
     channel.on('exit', (code: number | null, signal?: string) => {
       exit = { code, signal: signal ?? undefined };
     });

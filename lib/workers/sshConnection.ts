@@ -5,6 +5,7 @@ import { HostKeyError } from '../errors/HostKeyError.js';
 import { SshError } from '../errors/SshError.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { recordExitStatus } from './exitStatus.js';
 import { ChannelQueue } from './channelQueue.js';
 import {
   fingerprintSha256,
@@ -300,7 +301,12 @@ export class SshConnection extends EventEmitter<SshConnectionEvents> {
 
   /** Open an exec channel once a session slot is free; retries when the host says "open failed". */
   async openExec(line: string, opts: { signal?: AbortSignal; control?: boolean } = {}): Promise<{ channel: ClientChannel; release: () => void }> {
-    return this.openChannel(opts, (client, cb) => client.exec(line, cb));
+    return this.openChannel(opts, (client, cb) =>
+      client.exec(line, (err, ch) => {
+        if (ch) recordExitStatus(ch);
+        cb(err, ch);
+      }),
+    );
   }
 
   private async openChannel<T>(

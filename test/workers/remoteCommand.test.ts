@@ -47,6 +47,14 @@ describe('workers/remoteCommand (real sshd)', function () {
     expect(r).to.include({ rc: 3, ended: 'exit', message: 'program finished with exit code 3' });
   });
 
+  it('never loses the exit status of fast commands run concurrently', async () => {
+    // ssh2 can emit 'exit' before the caller has attached its listeners; the status must survive that.
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => conn.run({ command: i % 2 ? 'true' : 'exit 7', timeoutS: 30 })),
+    );
+    results.forEach((r, i) => expect(r, `command ${i}`).to.include({ ended: 'exit', rc: i % 2 ? 0 : 7 }));
+  });
+
   it('delivers output while the command still runs', async () => {
     let firstAt = 0;
     const r = await conn.run({ command: 'echo early; sleep 1; echo late', onStdout: () => (firstAt ||= performance.now()) });
