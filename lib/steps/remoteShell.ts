@@ -56,15 +56,6 @@ export interface ShellResult extends RunResult {
   stderr: string;
 }
 
-/**
- * Flow control we ask of the SSH layer (not in RunOptions yet; ignored until it is): after each
- * output chunk, a returned promise means "pause the channel until it resolves", so a command
- * printing faster than its log can be stored waits instead of filling the master's memory.
- */
-interface FlowControl {
-  backpressure?: () => Promise<void> | undefined;
-}
-
 const INTERRUPT_SIGNALS: readonly InterruptSignal[] = ['KILL', 'TERM', 'INT', 'HUP', 'QUIT'];
 
 /** Buildbot's interruptSignal names (with or without `SIG`) → ours; unknown ones are an error. */
@@ -159,7 +150,7 @@ export async function runShell(ctx: StepContext, o: ShellRunOptions): Promise<Sh
   log?.addHeader(headerLines(ctx, o, workdir));
   const wantOut = o.wantStdout ?? true;
   const wantErr = o.wantStderr ?? true;
-  const runOpts: RunOptions & FlowControl = {
+  const runOpts: RunOptions = {
     command: o.command,
     workdir,
     env: o.env,
@@ -180,7 +171,7 @@ export async function runShell(ctx: StepContext, o: ShellRunOptions): Promise<Sh
       o.onStderr?.(t);
       if (wantErr) log?.addStderr(t);
     },
-    // Slows the slave down while the DB lags behind (see FlowControl).
+    // Slows the slave down while the DB lags behind (RunOptions.backpressure).
     backpressure: log ? () => log.drained() : undefined,
   };
   const r = await ctx.conn.run(runOpts);

@@ -29,6 +29,12 @@ export interface RunOptions {
   interruptSignal?: InterruptSignal;
   /** Send TERM first and `interruptSignal` this many seconds later (Buildbot's `sigtermTime`). */
   sigtermTimeS?: number;
+  /**
+   * Flow control: asked after each output chunk; a returned promise pauses the channel until it
+   * resolves, so a command printing faster than its log is stored waits (SSH window) instead of
+   * filling the master's memory. Time spent paused does not count towards the no-output timeout.
+   */
+  backpressure?: () => Promise<void> | undefined;
 }
 
 /** What a command needs from its connection (SshConnection implements it). */
@@ -222,9 +228,33 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
       const text = errDecoder.write(buf);
       if (text) opts.onStderr?.(text);
     };
+    // While paused for backpressure the command is waiting on us, not silent: hold the idle timer.
+    let paused = false;
+    const throttle = () => {
+      if (paused || !opts.backpressure) return;
+      const wait = opts.backpressure();
+      if (!wait) return;
+      paused = true;
+      channel.pause();
+      channel.stderr.pause();
+      if (idleTimer) {
+        clearTimeout(idleTimer);
+        timers.delete(idleTimer);
+        idleTimer = undefined;
+      }
+      const resume = () => {
+        paused = false;
+        if (finished) return;
+        channel.resume();
+        channel.stderr.resume();
+        armIdle();
+      };
+      wait.then(resume, resume);
+    };
     channel.on('data', (d: Buffer) => {
       armIdle();
       emitOut(d);
+      throttle();
     });
     channel.stderr.on('data', (d: Buffer) => {
       if (filter && !filter.done) {
@@ -235,6 +265,7 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
       }
       armIdle();
       emitErr(d);
+      throttle();
     });
     // The exit may already have happened while we awaited the channel: exitStatusOf has it then.
     exit = exitStatusOf(channel);

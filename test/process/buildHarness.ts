@@ -28,10 +28,6 @@ import type { SshConnection } from '../../lib/workers/sshConnection.js';
 import type { Sshd, SshdUser } from '../support/sshd.js';
 import type { DbHarness } from '../support/databases.js';
 import type { Harness } from '../workers/harness.js';
-import { installExitShim } from './buildExitShim.js';
-
-// See buildExitShim.ts: a lost 'exit' event in lib/workers/remoteCommand.ts makes fast commands flaky.
-installExitShim();
 
 const run = promisify(execFile);
 
