@@ -11,8 +11,21 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** Microseconds on the monotonic clock (CLOCK_MONOTONIC on Linux, as process.hrtime). */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** A span of the monotonic clock, in microseconds: `process.hrtime.bigint() / 1000n` of the same machine. */
+export interface ProfileWindow {
+  startUs: number;
+  endUs: number;
+}
+
+/** Now on the clock V8 stamps its samples with. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 export interface CostRow {
@@ -41,7 +54,8 @@ export function shortUrl(url: string, repoRoot: string): string {
   return u.startsWith(`${repoRoot}/`) ? u.slice(repoRoot.length + 1) : u;
 }
 
-export function summarizeProfile(file: string, repoRoot: string): ProfileSummary {
+/** The whole profile, or only the samples taken inside `window` (e.g. the benchmark's measured span). */
+export function summarizeProfile(file: string, repoRoot: string, window?: ProfileWindow): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -64,8 +78,11 @@ export function summarizeProfile(file: string, repoRoot: string): ProfileSummary
   let totalUs = 0;
   let idleUs = 0;
   const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us);
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const us = profile.timeDeltas[i] ?? 0;
+    at += us;
+    if (window && (at < window.startUs || at > window.endUs)) continue;
     totalUs += us;
     const leaf = byId.get(profile.samples[i]);
     if (!leaf) continue;
@@ -98,9 +115,9 @@ export function summarizeProfile(file: string, repoRoot: string): ProfileSummary
 }
 
 /** A plain-text report: top functions by self time, project functions by inclusive time, top files. */
-export function formatProfile(s: ProfileSummary, top = 15): string {
+export function formatProfile(s: ProfileSummary, top = 15, what = 'the whole run'): string {
   const pct = (x: number) => `${((100 * x) / (s.busyMs || 1)).toFixed(1)}%`;
-  const lines = [`CPU profile: ${s.busyMs} ms on CPU of ${s.totalMs} ms sampled`, '', 'top functions by self time:'];
+  const lines = [`CPU profile of the master, ${what}: ${s.busyMs} ms on CPU of ${s.totalMs} ms sampled`, '', 'top functions by self time:'];
   for (const r of s.functions.slice(0, top)) lines.push(`  ${String(r.selfMs).padStart(8)} ms ${pct(r.selfMs).padStart(6)}  ${r.where}`);
   lines.push('', 'our code by inclusive time (callees included):');
   const ours = s.functions.filter((r) => /^(dist\/)?lib\//.test(r.where)).sort((a, b) => b.totalMs - a.totalMs);

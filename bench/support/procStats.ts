@@ -1,6 +1,6 @@
 /** Readings from /proc (Linux): a process's CPU time and memory, and the machine's busy CPU. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 
@@ -77,4 +77,40 @@ export function machineDescription(): string {
   }
   const cores = execFileSync('nproc', { encoding: 'utf8' }).trim();
   return `${cores} cores (${model}), ${memGiB} GiB RAM, kernel ${kernel}, node ${process.version}`;
+}
+
+/**
+ * CPU seconds of a process's main thread (the event loop: all JS) and of its other threads by name
+ * (node's libuv pool, which runs sqlite statements, zlib and fs work, and V8's GC and compiler helpers;
+ * Node 20 leaves most of them named 'node', hence 'other: node').
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = Number(tid) === pid ? 'main thread' : `other: ${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}`;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[comm] = (out[comm] ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+/** after − before per thread name, in ms per unit (e.g. per build). */
+export function threadCpuDelta(before: Record<string, number>, after: Record<string, number>, per: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(after)) {
+    const d = ((s - (before[name] ?? 0)) * 1000) / per;
+    if (d > 0) out[name] = Math.round(d * 100) / 100;
+  }
+  return out;
 }

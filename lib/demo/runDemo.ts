@@ -134,15 +134,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const results = bsids.map((id) => done.get(id)?.results);
     const ok = results.every((r) => r === SUCCESS);
     print(ok ? 'all builds succeeded' : `builds finished: ${results.map((r) => resultName(r)).join(', ')}`);
-    const wwwUrl = master.www && (await answers(master.www.port)) ? `http://127.0.0.1:${master.www.port}/` : undefined;
+    const wwwUrl = master.www ? `http://127.0.0.1:${master.www.port}/` : undefined;
+    const api = wwwUrl && (await probe(`${wwwUrl}api/v2`));
+    const ui = wwwUrl && (await probe(wwwUrl));
     print('');
     print('where to look:');
     print(`  database     ${show(join(paths.basedir, 'state.sqlite'))}  (builds, steps, logs: Buildbot's tables)`);
     print(`  master log   ${show(paths.logFile)}`);
     print(`  config       ${show(paths.config)}`);
     print(`  checkouts    ${show(slaveDir)}/<builder>/build`);
-    if (wwwUrl) {
-      print(`  web UI       ${wwwUrl}  (REST: ${wwwUrl}api/v2/builds)`);
+    if (ui && ui.ok && ui.html) print(`  web UI       ${wwwUrl}`);
+    if (api && api.ok) {
+      print(`  REST API     ${wwwUrl}api/v2`);
       print(
         `  force again  curl -s -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"force","params":{}}' ${wwwUrl}api/v2/forceschedulers/${DEMO_SCHEDULER}`,
       );
@@ -211,14 +214,14 @@ function tryListen(port: number): Promise<number | undefined> {
   });
 }
 
-/** Whether the web server answers (the URL is printed only then). */
-function answers(port: number): Promise<boolean> {
+/** Whether the URL answers 200, and with HTML: what the web server serves is printed only once it does. */
+function probe(url: string): Promise<{ ok: boolean; html: boolean }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/api/v2', timeout: 2000 }, (res) => {
+    const req = request(url, { timeout: 2000 }, (res) => {
       res.resume();
-      resolve((res.statusCode ?? 500) < 500);
+      resolve({ ok: res.statusCode === 200, html: /text\/html/.test(String(res.headers['content-type'])) });
     });
-    req.on('error', () => resolve(false));
+    req.on('error', () => resolve({ ok: false, html: false }));
     req.on('timeout', () => req.destroy());
     req.end();
   });

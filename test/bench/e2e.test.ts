@@ -31,7 +31,9 @@ describe('bench e2e (smoke, N=8)', function () {
     expect(r.figures.buildsPerSecond).to.be.greaterThan(0);
     expect(r.figures.masterCpuMsPerBuild).to.be.greaterThan(0);
     expect(r.figures.masterPeakRssKiB).to.be.greaterThan(10_000);
-    expect(r.figures.dbBytesPerBuild).to.be.greaterThan(0);
+    // Eight builds may fit in pages the DB already had free, so bytes per build can be 0 here.
+    expect(r.figures.dbBytesPerBuild).to.be.at.least(0);
+    expect((r.details.db_rows_after as Record<string, number>).builds).to.be.at.least(8);
     expect(r.details.builds_per_worker).to.be.an('array');
   });
 });

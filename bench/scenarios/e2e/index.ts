@@ -117,8 +117,11 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
     o.print(`idle single-build latency median (ms, POST -> complete): ${median(idle).toFixed(0)} (${bb})`);
   }
   const last = ours[ours.length - 1];
+  o.print(`master CPU ms per build by thread (last run): ${JSON.stringify(last.details.master_cpu_ms_per_build_by_thread)}`);
   o.print(`builds per worker (last run): ${JSON.stringify(last.details.builds_per_worker)}; results: ${JSON.stringify(last.details.results_histogram)}`);
-  for (const r of ours) if (r.profile) o.print(`\n${formatProfile(r.profile)}\n${r.profileFile ? `(profile: ${r.profileFile})` : ''}`);
+  for (const r of ours) {
+    if (r.profile) o.print(`\n${formatProfile(r.profile, 15, `first POST to last completion of ${o.n} builds`)}\n${r.profileFile ? `(profile: ${r.profileFile})` : ''}`);
+  }
 
   const missed = verdicts.filter((v) => !v.met);
   if (missed.length > 0) {

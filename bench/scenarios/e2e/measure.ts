@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { knownHostsLine } from '../../../lib/workers/knownHosts.js';
-import { summarizeProfile, type ProfileSummary } from '../../support/cpuProfile.js';
+import { monotonicUs, summarizeProfile, type ProfileSummary } from '../../support/cpuProfile.js';
 import type { E2eFigures } from '../../support/figures.js';
 import { RestClient } from '../../support/forceClient.js';
-import { machineBusySeconds, processCpuSeconds, processStatus, selfCpuSeconds } from '../../support/procStats.js';
+import { machineBusySeconds, processCpuSeconds, processStatus, selfCpuSeconds, threadCpuDelta, threadCpuSeconds } from '../../support/procStats.js';
 import { startBenchSshd, type Sshd } from '../../support/sshd.js';
 import { SqliteReader } from '../../support/sqliteReader.js';
 import { round, summarize } from '../../support/stats.js';
@@ -222,11 +222,13 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     })();
 
     o.log(`submitting ${o.n} force requests`);
+    const threads0 = threadCpuSeconds(pid);
     const cpu0 = processCpuSeconds(pid)!;
     const busy0 = machineBusySeconds();
     const self0 = selfCpuSeconds();
     const postMs: number[] = [];
     const t0 = performance.now();
+    const windowStartUs = monotonicUs();
     for (let i = 0; i < o.n; i++) {
       const ts = performance.now();
       const { brids } = await client.force('force', [names[i % names.length]], i + 1);
@@ -250,7 +252,9 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       await sleep(5);
     }
     const tEnd = Math.max(...[...sent.keys()].map((b) => completed.get(b)!));
+    const windowEndUs = windowStartUs + Math.round((tEnd - t0) * 1000);
     const cpu1 = processCpuSeconds(pid)!;
+    const threads1 = threadCpuSeconds(pid);
     const busy1 = machineBusySeconds();
     const self1 = selfCpuSeconds();
     const status = processStatus(pid);
@@ -301,6 +305,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       builds_per_s: round(o.n / wallS, 2),
       master_cpu_s: round(cpu1 - cpu0, 3),
       master_cpu_ms_per_build: round(((cpu1 - cpu0) * 1000) / o.n, 2),
+      master_cpu_ms_per_build_by_thread: threadCpuDelta(threads0, threads1, o.n),
       bench_client_cpu_s: round(self1 - self0, 2),
       others_cpu_s: round(busy1 - busy0 - (cpu1 - cpu0) - (self1 - self0), 2),
       master_VmHWM_kB: status.VmHWM,
@@ -332,7 +337,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       const file = existsSync(profDir) ? readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
       if (file) {
         profileFile = join(profDir, file);
-        profile = summarizeProfile(profileFile, o.repoRoot);
+        // Only the measured span: startup (module loading, config compilation) would blur it.
+        profile = summarizeProfile(profileFile, o.repoRoot, { startUs: windowStartUs, endUs: windowEndUs });
       } else {
         o.log('warning: the master wrote no CPU profile (it must exit normally on SIGTERM for node --cpu-prof to write one)');
       }
