@@ -62,6 +62,9 @@ export function classifyDbError(err: unknown): RetryableKind | null {
       return BY_MYSQL_ERRNO[errno]!;
     }
     if (code === undefined && typeof message === 'string' && /^SQLITE_(BUSY|LOCKED)\b/.test(message)) return 'busy';
+    // mysql2 marks connection-level failures `fatal`; some (a query on a connection the server just
+    // killed: "Can't add new command when connection is in closed state") carry no code at all.
+    if ((e as { fatal?: unknown }).fatal === true) return 'connection';
     queue.push(parent, original, cause);
   }
   return null;

@@ -60,7 +60,8 @@ class GitRun {
     source: { branch: string | null; revision: string | null },
   ) {
     this.branch = source.branch || String(step.branch) || 'HEAD';
-    this.revision = source.revision;
+    // An empty revision (a force form left blank) means "the branch head", as Buildbot's truthiness test.
+    this.revision = source.revision || null;
     this.workdir = ctx.workdir;
     this.env = mergedEnv(ctx, step.env);
     for (const [k, v] of Object.entries(step.config)) this.configArgs.push('-c', `${k}=${v}`);
