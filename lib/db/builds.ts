@@ -54,6 +54,21 @@ export async function finishBuild(db: Database, buildid: number, results: number
   await update(db, 'UPDATE builds SET results = ?, complete_at = ? WHERE id = ?', [results, now, buildid], t);
 }
 
+/** finishBuild and setBuildStateString in one statement: the build's final row. */
+export async function completeBuild(
+  db: Database,
+  buildid: number,
+  done: { results: number; completeAt: number; stateString: string },
+  t?: Transaction,
+): Promise<void> {
+  await update(
+    db,
+    'UPDATE builds SET state_string = ?, results = ?, complete_at = ? WHERE id = ?',
+    [done.stateString, done.results, done.completeAt, buildid],
+    t,
+  );
+}
+
 /**
  * Writes build properties as Buildbot does (build_properties.value is the JSON of the value alone,
  * the source has its own column): new names are inserted, changed ones updated, unchanged ones

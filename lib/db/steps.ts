@@ -25,25 +25,55 @@ export function uniqueStepName(name: string, taken: ReadonlySet<string>): string
   }
 }
 
+/** What the caller knows of a build's steps: the numbers used so far and the names taken. */
+export interface KnownSteps {
+  count: number;
+  names: Set<string>;
+}
+
+export interface AddStepOptions {
+  /** Insert the step already started at this time (epoch seconds): startStep folded into the INSERT. */
+  startedAt?: number;
+  /**
+   * The build's steps as its master tracks them (only the build's own master adds its steps), so
+   * no read precedes the INSERT; updated with the step added. Should it be stale anyway, the
+   * unique indexes reject the INSERT and the steps are read from the table as without it.
+   */
+  known?: KnownSteps;
+}
+
 /**
  * Adds the build's next step (numbers from 0), state 'pending'. A name already used in the build
  * gets `_1`, `_2`… Only the build's own master adds its steps, but should two adds race anyway,
  * the unique (buildid, number) and (buildid, name) indexes reject one, which reads again and retries.
  */
-export async function addStep(db: Database, buildid: number, name: string, t?: Transaction): Promise<{ stepid: number; number: number; name: string }> {
+export async function addStep(db: Database, buildid: number, name: string, t?: Transaction, opts: AddStepOptions = {}): Promise<{ stepid: number; number: number; name: string }> {
+  const known = opts.known;
   for (let attempt = 0; ; attempt++) {
-    const lock = attempt > 0 && t && db.caps.rowLocks ? ' FOR UPDATE' : ''; // see findOrCreateId
-    const existing = await select<{ number: number; name: string }>(db, `SELECT number, name FROM steps WHERE buildid = ?${lock}`, [buildid], t);
-    const number = existing.reduce((max, s) => Math.max(max, Number(s.number)), -1) + 1;
-    const unique = uniqueStepName(name, new Set(existing.map((s) => s.name)));
+    let number: number;
+    let taken: ReadonlySet<string>;
+    if (known && attempt === 0) {
+      number = known.count;
+      taken = known.names;
+    } else {
+      const lock = attempt > 0 && t && db.caps.rowLocks ? ' FOR UPDATE' : ''; // see findOrCreateId
+      const existing = await select<{ number: number; name: string }>(db, `SELECT number, name FROM steps WHERE buildid = ?${lock}`, [buildid], t);
+      number = existing.reduce((max, s) => Math.max(max, Number(s.number)), -1) + 1;
+      taken = new Set(existing.map((s) => s.name));
+    }
+    const unique = uniqueStepName(name, taken);
     try {
       const { insertId } = await insert(
         db,
         `INSERT INTO steps (number, name, buildid, started_at, complete_at, state_string, results, urls_json, hidden)
-         VALUES (?, ?, ?, NULL, NULL, 'pending', NULL, '[]', 0)`,
-        [number, unique, buildid],
+         VALUES (?, ?, ?, ?, NULL, 'pending', NULL, '[]', 0)`,
+        [number, unique, buildid, opts.startedAt ?? null],
         t,
       );
+      if (known) {
+        known.count = Math.max(known.count, number + 1);
+        known.names.add(unique);
+      }
       return { stepid: insertId, number, name: unique };
     } catch (err) {
       if (!isUniqueViolation(err) || attempt + 1 >= MAX_ATTEMPTS) throw err;
@@ -61,6 +91,21 @@ export async function setStepStateString(db: Database, stepid: number, text: str
 
 export async function finishStep(db: Database, stepid: number, results: number, now = epochSeconds(), hidden = false, t?: Transaction): Promise<void> {
   await update(db, 'UPDATE steps SET complete_at = ?, results = ?, hidden = ? WHERE id = ?', [now, results, hidden ? 1 : 0, stepid], t);
+}
+
+/** finishStep and setStepStateString in one statement: the step's final row. */
+export async function completeStep(
+  db: Database,
+  stepid: number,
+  done: { results: number; completeAt: number; hidden: boolean; stateString: string },
+  t?: Transaction,
+): Promise<void> {
+  await update(
+    db,
+    'UPDATE steps SET state_string = ?, complete_at = ?, results = ?, hidden = ? WHERE id = ?',
+    [done.stateString, done.completeAt, done.results, done.hidden ? 1 : 0, stepid],
+    t,
+  );
 }
 
 /**

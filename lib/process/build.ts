@@ -18,9 +18,10 @@
 import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/resolved.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
 import { completeRequests, unclaimRequests } from '../db/buildrequests.js';
-import { addBuild, finishBuild, setBuildProperties, setBuildStateString } from '../db/builds.js';
+import { addBuild, completeBuild, setBuildProperties, setBuildStateString } from '../db/builds.js';
 import { maybeCompleteBuildset } from '../db/buildsets.js';
 import type { Database } from '../db/connection.js';
+import type { KnownSteps } from '../db/steps.js';
 import type { MessageBus } from '../master/bus.js';
 import type { BuildSourceStamp } from '../steps/types.js';
 import type { Logger } from '../util/log.js';
@@ -28,6 +29,7 @@ import type { SshConnection } from '../workers/sshConnection.js';
 import type { CommandEnv } from '../workers/types.js';
 import { buildProperties, loadRequestInputs, workerBuilddir } from './buildProperties.js';
 import { dbLogSink } from './dbLogSink.js';
+import { DeferredText } from './deferredText.js';
 import { publishBuildset, publishRequest } from './messages.js';
 import type { Properties } from './properties.js';
 import { render, type RenderContext } from './render.js';
@@ -87,6 +89,9 @@ export class Build {
   private completeAt: number | null = null;
   private properties: Properties | undefined;
   private prep: PreparationStep | undefined;
+  /** The build's steps so far: its master alone adds them, so it need not read them back. */
+  private readonly knownSteps: KnownSteps = { count: 0, names: new Set() };
+  private readonly stateText: DeferredText;
 
   private constructor(deps: BuildDeps, args: StartBuildArgs, ids: { buildid: number; number: number }, startedAt: number) {
     this.deps = deps;
@@ -96,6 +101,10 @@ export class Build {
     this.startedAt = startedAt;
     this.nowS = deps.now ?? epochNow;
     this.logger = deps.logger.child({ component: 'build', buildid: ids.buildid, builder: args.builder.config.name, number: ids.number });
+    this.stateText = new DeferredText(
+      (text) => setBuildStateString(deps.db, ids.buildid, text),
+      (err) => this.logger.warn({ event: 'build.stateWriteFailed', err: (err as Error).message }, 'could not store the build state string'),
+    );
     this.finished = this.run();
   }
 
@@ -142,9 +151,10 @@ export class Build {
     };
   }
 
-  private async setState(text: string): Promise<void> {
+  /** Published now; stored lazily (DeferredText), and always with the build's final row. */
+  private setState(text: string): void {
     this.stateString = this.masker.mask(text);
-    await setBuildStateString(this.deps.db, this.buildid, this.stateString);
+    this.stateText.set(this.stateString);
     this.deps.bus.publish(['builds', String(this.buildid), 'update'], this.row());
   }
 
@@ -182,7 +192,7 @@ export class Build {
     const { db } = this.deps;
     const { builder, worker, requests } = this.args;
     const conn = worker.connection;
-    const prep = new PreparationStep(this.deps, this.buildid, this.masker, this.nowS);
+    const prep = new PreparationStep(this.deps, this.buildid, this.masker, this.nowS, this.knownSteps);
     this.prep = prep;
     await prep.add();
 
@@ -190,7 +200,7 @@ export class Build {
     const builddir = workerBuilddir(conn.platform, worker.config, builder.config);
     this.properties = buildProperties({ config: this.deps.config, builder: builder.config, worker: worker.config, buildnumber: this.number, inputs, builddir });
     await this.flushProperties();
-    await this.setState('starting');
+    this.setState('starting');
     const renderContext: RenderContext = {
       properties: this.properties,
       sourcestamps: inputs.sourcestamps.map((ss) => ({ ...ss })),
@@ -210,13 +220,13 @@ export class Build {
       return undefined;
     }
 
-    await this.setState('preparing worker');
+    this.setState('preparing worker');
     let remoteEnv: Record<string, string> | undefined;
     this.preparing = new AbortController();
     try {
       if (this.stopped) throw new Error('stopped');
       if (!conn.isConnected()) throw new WorkerUnavailable(`worker ${worker.config.name} is not connected`);
-      await this.setState('pinging worker');
+      this.setState('pinging worker');
       remoteEnv = await abortable(prepareWorker(conn, builddir), this.preparing.signal);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -233,9 +243,9 @@ export class Build {
       this.preparing = undefined;
     }
 
-    await this.setState('acquiring locks');
+    this.setState('acquiring locks');
     await prep.finish(SUCCESS, `worker ${worker.config.name} ready`);
-    await this.setState('building');
+    this.setState('building');
     return {
       db,
       bus: this.deps.bus,
@@ -256,6 +266,7 @@ export class Build {
       builderName: builder.config.name,
       workerName: worker.config.name,
       nowS: this.nowS,
+      knownSteps: this.knownSteps,
     };
   }
 
@@ -274,7 +285,7 @@ export class Build {
       await this.flushProperties();
       if (r.buildSummary) {
         this.text.push(r.buildSummary);
-        await this.setState(this.text.join(' '));
+        this.setState(this.text.join(' '));
       }
       const merged = mergeStepResult(this.results, r.results, step);
       this.results = merged.results;
@@ -304,9 +315,9 @@ export class Build {
     this.results = (worstStatus(this.results, results) ?? this.results) as ResultCode;
     await this.flushProperties().catch((err) => this.logger.warn({ event: 'build.propertiesFailed', err: (err as Error).message }, 'could not store properties'));
     this.stateString = this.masker.mask(text);
-    await setBuildStateString(db, this.buildid, this.stateString);
+    await this.stateText.settle();
     const completeAt = this.nowS();
-    await finishBuild(db, this.buildid, this.results, completeAt);
+    await completeBuild(db, this.buildid, { results: this.results, completeAt, stateString: this.stateString });
     this.completeAt = completeAt;
     bus.publish(['builds', String(this.buildid), 'finished'], this.row());
     this.logger.info({ event: 'build.finished', results: this.results, state: this.stateString }, 'build finished');

@@ -5,7 +5,7 @@
  */
 import type { Database } from '../db/connection.js';
 import { addLog } from '../db/logs.js';
-import { addStep, finishStep, setStepStateString, startStep } from '../db/steps.js';
+import { addStep, completeStep, type KnownSteps } from '../db/steps.js';
 import { LogWriter } from '../logs/logWriter.js';
 import type { MessageBus } from '../master/bus.js';
 import { dbLogSink } from './dbLogSink.js';
@@ -23,6 +23,8 @@ export class PreparationStep {
     private readonly buildid: number,
     private readonly masker: SecretMasker,
     private readonly nowS: () => number,
+    /** The build's steps so far (none yet: this is step 0). */
+    private readonly known?: KnownSteps,
   ) {}
 
   private publish(event: string, extra: Record<string, unknown>): void {
@@ -41,20 +43,20 @@ export class PreparationStep {
     });
   }
 
+  /** Adds the step row, already started (one INSERT). */
   async add(): Promise<void> {
-    ({ stepid: this.stepid, number: this.number } = await addStep(this.deps.db, this.buildid, 'worker_preparation'));
+    const startedAt = this.nowS();
+    ({ stepid: this.stepid, number: this.number } = await addStep(this.deps.db, this.buildid, 'worker_preparation', undefined, { startedAt, known: this.known }));
     this.publish('new', { state_string: 'pending' });
-    this.startedAt = this.nowS();
-    await startStep(this.deps.db, this.stepid, this.startedAt);
+    this.startedAt = startedAt;
     this.publish('started', { state_string: 'pending' });
   }
 
   async finish(results: number, text: string): Promise<void> {
     this.done = true;
     const state = this.masker.mask(text);
-    await setStepStateString(this.deps.db, this.stepid, state);
     const completeAt = this.nowS();
-    await finishStep(this.deps.db, this.stepid, results, completeAt, false);
+    await completeStep(this.deps.db, this.stepid, { results, completeAt, hidden: false, stateString: state });
     this.publish('finished', { state_string: state, complete: true, complete_at: completeAt, results });
   }
 

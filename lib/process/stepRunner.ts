@@ -8,7 +8,7 @@
 import type { ResolvedStep } from '../config/resolved.js';
 import type { Database } from '../db/connection.js';
 import { addLog } from '../db/logs.js';
-import { addStep, addStepUrl, finishStep, setStepStateString, startStep } from '../db/steps.js';
+import { addStep, addStepUrl, completeStep, setStepStateString, type KnownSteps } from '../db/steps.js';
 import { LogWriter, type LogSink, type LogType } from '../logs/logWriter.js';
 import type { MessageBus } from '../master/bus.js';
 import { isStepAbort } from '../steps/stepAbort.js';
@@ -22,6 +22,7 @@ import type { CommandEnv } from '../workers/types.js';
 import type { Properties, PropertyValue } from './properties.js';
 import { render, type RenderContext } from './render.js';
 import { buildSummaryPolicy, CANCELLED, EXCEPTION, resultName, RETRY, SKIPPED, SUCCESS, type ResultCode } from './results.js';
+import { DeferredText } from './deferredText.js';
 import type { SecretMasker } from './secretMasker.js';
 
 /** What the build lends each step. */
@@ -46,6 +47,8 @@ export interface StepEnvironment {
   workerName: string;
   /** Epoch seconds, for DB columns. */
   nowS: () => number;
+  /** The build's steps so far, which its steps' INSERTs keep up to date (see addStep). */
+  knownSteps?: KnownSteps;
 }
 
 /** How the build interrupts the running step. */
@@ -131,6 +134,7 @@ export class StepRunner implements StepControl {
   private readonly urls: { name: string; url: string }[] = [];
   private results: number | undefined;
   private cancelLog: Promise<void> | undefined;
+  private stateText: DeferredText | undefined;
 
   constructor(
     private readonly env: StepEnvironment,
@@ -175,9 +179,10 @@ export class StepRunner implements StepControl {
     );
   }
 
+  /** Published now; stored lazily (DeferredText), and always with the step's final row. */
   private async setState(text: string): Promise<void> {
     this.stateString = this.env.masker.mask(text);
-    await setStepStateString(this.env.db, this.stepid, this.stateString);
+    this.stateText?.set(this.stateString);
     this.publish('updated');
   }
 
@@ -280,10 +285,15 @@ export class StepRunner implements StepControl {
     } catch {
       name = this.step.kind.toLowerCase();
     }
-    ({ stepid: this.stepid, number: this.number, name: this.name } = await addStep(env.db, env.buildid, name));
+    const startedAt = env.nowS();
+    ({ stepid: this.stepid, number: this.number, name: this.name } = await addStep(env.db, env.buildid, name, undefined, { startedAt, known: env.knownSteps }));
+    const stepid = this.stepid;
+    this.stateText = new DeferredText(
+      (text) => setStepStateString(env.db, stepid, text),
+      (err) => env.logger.warn({ event: 'step.stateWriteFailed', stepid, err: (err as Error).message }, 'could not store a step state string'),
+    );
     this.publish('new');
-    this.startedAt = env.nowS();
-    await startStep(env.db, this.stepid, this.startedAt);
+    this.startedAt = startedAt;
     this.publish('started');
     if (this.stopped !== undefined) this.logCancelled();
 
@@ -325,9 +335,11 @@ export class StepRunner implements StepControl {
     await this.cancelLog;
     await Promise.all(this.logs.map((l) => l.finish()));
     const summary = env.masker.mask(resultSummary(def, rendered, outcome, results));
-    await this.setState(summary);
+    this.stateString = summary;
+    this.publish('updated');
+    await this.stateText?.settle();
     const completeAt = env.nowS();
-    await finishStep(env.db, this.stepid, results, completeAt, hidden);
+    await completeStep(env.db, this.stepid, { results, completeAt, hidden, stateString: summary });
     this.publish('finished', { complete_at: completeAt, hidden });
 
     const policy = buildSummaryPolicy(rendered);
