@@ -1,5 +1,5 @@
-// Experiment: count what the master asks of sqlite (connections opened, statements by kind and by
-// statement text, time from call to callback) and print the totals to stderr when it exits.
+// Experiment: count what the master asks of sqlite (connections opened, statements prepared, statements
+// run by kind and by statement text, time from call to callback) and print the totals to stderr when it exits.
 //   npm run bench -- e2e --keep --master-node-arg=--import=./bench/experiments/sqliteCounters.mjs
 // The figures are at the end of master.out in the kept temp dir.
 import { createRequire } from 'node:module';
@@ -32,6 +32,33 @@ for (const method of ['run', 'all', 'get', 'exec', 'each']) {
       };
     }
     return orig.call(this, sql, ...args);
+  };
+}
+// lib/db/query.ts keeps statements prepared and runs them again: count those runs by their SQL too.
+counts.prepares = 0;
+const prepare = sqlite3.Database.prototype.prepare;
+sqlite3.Database.prototype.prepare = function (...args) {
+  counts.prepares++;
+  return prepare.apply(this, args);
+};
+for (const method of ['run', 'all', 'get']) {
+  const orig = sqlite3.Statement.prototype[method];
+  sqlite3.Statement.prototype[method] = function (...args) {
+    const sql = this.sql;
+    counts.statements++;
+    counts[kindOf(sql)]++;
+    const key = shape(sql);
+    byText.set(key, (byText.get(key) ?? 0) + 1);
+    const cbIndex = args.findIndex((a) => typeof a === 'function');
+    if (cbIndex >= 0) {
+      const cb = args[cbIndex];
+      const t0 = performance.now();
+      args[cbIndex] = function (...r) {
+        counts.totalMs += performance.now() - t0;
+        return cb.apply(this, r);
+      };
+    }
+    return orig.apply(this, args);
   };
 }
 const configure = sqlite3.Database.prototype.configure;

@@ -7,6 +7,8 @@ import { registerCheckconfig } from './checkconfig.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerTrustWorker } from './trustWorker.js';
+import { registerSendchange } from './sendchange.js';
+import { registerTry } from './try.js';
 import { Output } from './output.js';
 
 /** Exit codes: 0 ok, 1 the user's to fix (config, DB state, directory), 2 wrong usage, 70 our bug. */
@@ -45,6 +47,8 @@ export function buildProgram(out: Output): Command {
   registerStart(program, out);
   registerStop(program, out);
   registerTrustWorker(program, out);
+  registerSendchange(program, out);
+  registerTry(program, out);
   return program;
 }
 

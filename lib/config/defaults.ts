@@ -17,6 +17,14 @@ export const MASTER_DEFAULTS = {
 
 export const WWW_DEFAULTS = { host: '127.0.0.1', port: 8010 } as const;
 
+/** www.changeHooks.github (www/hooks/github.py). */
+export const GITHUB_HOOK_DEFAULTS = {
+  strict: false,
+  allowSha1: false,
+  skips: ['\\[ *skip *ci *\\]', '\\[ *ci *skip *\\]'],
+  pullrequest_ref: 'merge',
+} as const;
+
 /** buildbotURL defaults to the web server's own address. */
 export function defaultBuildbotURL(www: { host: string; port: number }): string {
   const host = www.host.includes(':') ? `[${www.host}]` : www.host;

@@ -334,6 +334,21 @@ export type ResolvedHgPoller = { kind: 'HgPoller' } & PollerFields & {
 
 export type ResolvedChangeSource = ResolvedGitPoller | ResolvedHgPoller;
 
+export interface ResolvedGithubHook {
+  secret?: string | Secret;
+  strict: boolean;
+  allowSha1: boolean;
+  codebase?: string | ((payload: any) => string);
+  skips: RegExp[];
+  pullrequest_ref: string;
+}
+
+/** Only the dialects configured are served. */
+export interface ResolvedChangeHooks {
+  base?: { auth?: { username: string; password: string } };
+  github?: ResolvedGithubHook;
+}
+
 export interface ResolvedConfig {
   /** The master directory (the config file's directory): relative paths are taken from it. */
   basedir: string;
@@ -341,7 +356,7 @@ export interface ResolvedConfig {
   titleURL: string;
   buildbotURL: string;
   db: { url: string };
-  www: { host: string; port: number; users: { username: string; password: string }[] };
+  www: { host: string; port: number; users: { username: string; password: string }[]; changeHooks?: ResolvedChangeHooks };
   workers: WorkerConfig[];
   builders: ResolvedBuilder[];
   schedulers: ResolvedScheduler[];

@@ -139,6 +139,31 @@ export interface WwwOptions {
    * 127.0.0.1.
    */
   users?: { username: string; password: string }[];
+  /** HTTP change hooks, by dialect (Buildbot's change_hook_dialects): POST /change_hook/<dialect>. */
+  changeHooks?: ChangeHooksOptions;
+}
+
+/**
+ * A hook with no credentials configured (base without `auth`, github without `secret`) accepts
+ * requests from this machine's loopback only.
+ */
+export interface ChangeHooksOptions {
+  /** Buildbot's base dialect (form fields or JSON; what `buildmaster sendchange` posts). */
+  base?: true | { auth?: { username: string; password: string } };
+  github?: {
+    /** Checks X-Hub-Signature-256 (HMAC-SHA256 of the body); every request must be signed. */
+    secret?: string | Secret;
+    /** Require a signature (needs `secret`, which already requires one here). */
+    strict?: boolean;
+    /** Also accept the older X-Hub-Signature (HMAC-SHA1) when a request has no SHA-256 signature. */
+    allowSha1?: boolean;
+    /** The changes' codebase: a name, or a function of the payload. */
+    codebase?: string | ((payload: any) => string);
+    /** Commit-message patterns that skip a push (default `\[ *skip *ci *\]`, `\[ *ci *skip *\]`). */
+    skips?: (string | RegExp)[];
+    /** Pull request branch `refs/pull/N/<pullrequest_ref>` (default 'merge'). */
+    pullrequest_ref?: string;
+  };
 }
 
 export interface MasterConfig {

@@ -57,7 +57,7 @@ export async function updateBuilderInfo(db: Database, builderid: number, info: B
     if (missing.length > 0) {
       await insert(db, `INSERT INTO builders_tags (builderid, tagid) VALUES ${valuesList(missing.length, 2)}`, missing.flatMap((x) => [builderid, x]), t);
     }
-  });
+  }, { driverOnly: true });
 }
 
 /**
@@ -79,7 +79,7 @@ export async function setBuilderMasters(db: Database, masterid: number, builderi
       await insertIgnoringDuplicates(db, `builder_masters (builderid, masterid) VALUES ${valuesList(batch.length, 2)}`, batch.flatMap((b) => [b, masterid]), t);
     }
     return missing.length > 0 || stale.length > 0 ? getBuilderMasterIds(db, masterid, t) : current;
-  });
+  }, { driverOnly: true });
 }
 
 /** builderid → builder_masters.id for this master. */

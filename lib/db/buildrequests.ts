@@ -58,6 +58,20 @@ export async function pendingBuilderIds(db: Database, t?: Transaction): Promise<
   return rows.map((r) => r.builderid);
 }
 
+/**
+ * builderid → submitted_at of its oldest pending request, for the builders that have one (Buildbot's
+ * getOldestRequestTime for all builders in one statement; same index use as pendingBuilderIds).
+ */
+export async function pendingOldestByBuilder(db: Database, t?: Transaction): Promise<Map<number, number>> {
+  const rows = await select<{ builderid: number; oldest: number }>(
+    db,
+    `SELECT br.builderid, MIN(br.submitted_at) AS oldest FROM buildrequests br WHERE ${PENDING} GROUP BY br.builderid ORDER BY br.builderid`,
+    [],
+    t,
+  );
+  return new Map(rows.map((r) => [Number(r.builderid), Number(r.oldest)]));
+}
+
 export interface ClaimOutcome {
   /** The requests this call claimed for the master. */
   claimed: number[];
@@ -83,7 +97,7 @@ export async function claimRequests(
   t?: Transaction,
 ): Promise<ClaimOutcome> {
   const ids = distinct(brids).sort((a, b) => a - b);
-  if (ids.length > 1 && !t) return db.transaction((tx) => claimRequests(db, ids, masterid, now, tx));
+  if (ids.length > 1 && !t) return db.transaction((tx) => claimRequests(db, ids, masterid, now, tx), { driverOnly: true });
   const outcome: ClaimOutcome = { claimed: [], conflicts: [] };
   // Ascending order: two masters inserting overlapping sets take the rows' locks in the same order.
   for (const brid of ids) {
@@ -147,7 +161,7 @@ export async function completeRequests(
   t?: Transaction,
 ): Promise<number[]> {
   const ids = distinct(brids).sort((a, b) => a - b);
-  if (ids.length > 1 && !t) return db.transaction((tx) => completeRequests(db, ids, results, now, masterid, tx));
+  if (ids.length > 1 && !t) return db.transaction((tx) => completeRequests(db, ids, results, now, masterid, tx), { driverOnly: true });
   const completed: number[] = [];
   for (const brid of ids) {
     const matched = await update(

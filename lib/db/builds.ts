@@ -69,6 +69,9 @@ export async function completeBuild(
   );
 }
 
+/** A build's properties as stored: name → the JSON of the value, and the source. */
+export type StoredProperties = Map<string, { value: string; source: string }>;
+
 /**
  * Writes build properties as Buildbot does (build_properties.value is the JSON of the value alone,
  * the source has its own column): new names are inserted, changed ones updated, unchanged ones
@@ -76,22 +79,38 @@ export async function completeBuild(
  * writes share a transaction when there are several.
  */
 export async function setBuildProperties(db: Database, buildid: number, props: PropertyMap, t?: Transaction): Promise<void> {
-  const entries = Object.entries(props);
-  if (entries.length === 0) return;
-  const existing = new Map<string, { value: string; source: string }>();
+  if (Object.keys(props).length === 0) return;
+  await storeBuildProperties(db, buildid, props, await readStoredProperties(db, buildid, t), t);
+}
+
+/** The build's properties as stored, for storeBuildProperties. */
+export async function readStoredProperties(db: Database, buildid: number, t?: Transaction): Promise<StoredProperties> {
+  const stored: StoredProperties = new Map();
   for (const r of await select<{ name: string; value: string; source: string }>(
     db,
     'SELECT name, value, source FROM build_properties WHERE buildid = ?',
     [buildid],
     t,
-  )) existing.set(r.name, r);
+  )) stored.set(r.name, { value: r.value, source: r.source });
+  return stored;
+}
+
+/**
+ * setBuildProperties for the build's own master, which keeps what it has stored in `stored` (read
+ * nothing, and updated here once the writes succeed): the same rows, without the read first. A
+ * new build starts with an empty map.
+ */
+export async function storeBuildProperties(db: Database, buildid: number, props: PropertyMap, stored: StoredProperties, t?: Transaction): Promise<void> {
   const inserts: unknown[] = [];
   const updates: unknown[][] = [];
-  for (const [name, [value, source]] of entries) {
+  const changed: [string, { value: string; source: string }][] = [];
+  for (const [name, [value, source]] of Object.entries(props)) {
     const json = JSON.stringify(value ?? null);
-    const old = existing.get(name);
+    const old = stored.get(name);
     if (!old) inserts.push(buildid, name, json, source);
     else if (old.value !== json || old.source !== source) updates.push([json, source, buildid, name]);
+    else continue;
+    changed.push([name, { value: json, source }]);
   }
   const writes = async (tx?: Transaction) => {
     for (const u of updates) await update(db, 'UPDATE build_properties SET value = ?, source = ? WHERE buildid = ? AND name = ?', u, tx);
@@ -100,8 +119,10 @@ export async function setBuildProperties(db: Database, buildid: number, props: P
     }
   };
   const statements = updates.length + (inserts.length > 0 ? 1 : 0);
-  if (t || statements <= 1) return writes(t);
-  return db.transaction((tx) => writes(tx));
+  if (statements === 0) return;
+  if (t || statements <= 1) await writes(t);
+  else await db.transaction((tx) => writes(tx), { driverOnly: true });
+  for (const [name, row] of changed) stored.set(name, row);
 }
 
 /** name → [value, source]. */

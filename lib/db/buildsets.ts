@@ -31,6 +31,8 @@ export interface AddedBuildset {
   bsid: number;
   /** builderid → brid */
   brids: Record<number, number>;
+  /** The buildset's sourcestamp ids, in order (as getBuildsetSourcestamps returns them). */
+  ssids: number[];
 }
 
 /**
@@ -45,7 +47,7 @@ export async function addBuildset(db: Database, args: AddBuildsetArgs, t?: Trans
   const ssids: number[] = [];
   for (const ss of args.sourcestamps) ssids.push(typeof ss === 'number' ? ss : await findOrCreateSourcestamp(db, ss, t, submittedAt));
   if (t) return insertBuildset(db, args, submittedAt, ssids, t);
-  return db.transaction((tx) => insertBuildset(db, args, submittedAt, ssids, tx));
+  return db.transaction((tx) => insertBuildset(db, args, submittedAt, ssids, tx), { driverOnly: true });
 }
 
 async function insertBuildset(db: Database, args: AddBuildsetArgs, submittedAt: number, ssids: number[], t: Transaction): Promise<AddedBuildset> {
@@ -98,7 +100,7 @@ async function insertBuildset(db: Database, args: AddBuildsetArgs, submittedAt: 
       for (const r of rows) brids[r.builderid] = r.id;
     }
   }
-  return { bsid, brids };
+  return { bsid, brids, ssids: uniqueSsids };
 }
 
 /**

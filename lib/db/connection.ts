@@ -1,13 +1,28 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { Sequelize, Transaction, type Options } from 'sequelize';
+import type { Options, Sequelize, Transaction } from 'sequelize';
 import { BuildmasterError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { BASE_CAPS, mysqlCapsForVersion, type DialectCaps, type DialectName } from './dialects.js';
 import { defineModels, type Models } from './model/index.js';
 import { Mutex } from './mutex.js';
+import { finalizeStatements, ownConnection, sqliteExec } from './sqliteDriver.js';
 import { withRetry } from './retry.js';
 import { describeTarget, parseDbUrl, type DbTarget, type MysqlTarget, type SqliteTarget } from './url.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Sequelize, loaded when first needed. On sqlite a running master never needs it: its statements go
+ * through lib/db/query.ts on connections of our own. Migrations, the models and transactions that
+ * are not driverOnly load it (its module graph is about 30 MiB of a master's memory).
+ */
+function sequelizeModule(): typeof import('sequelize') {
+  return require('sequelize') as typeof import('sequelize');
+}
 
 /** Every sqlite connection waits this long for another one's lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -28,6 +43,14 @@ export interface TransactionOptions {
    * side effects; pass false when it has others.
    */
   retry?: boolean;
+  /**
+   * `fn` runs its statements only through lib/db/query.ts (no Sequelize call takes the
+   * transaction), as the data modules do. On sqlite the transaction then runs on our write
+   * connection, kept open, instead of one Sequelize opens, configures and closes (and whose first
+   * statement re-reads the schema) for every transaction: most of what a small write transaction
+   * costs. Elsewhere it changes nothing.
+   */
+  driverOnly?: boolean;
 }
 
 /**
@@ -36,26 +59,93 @@ export interface TransactionOptions {
  */
 const insideTransaction = new AsyncLocalStorage<{ db: Database; running: boolean }>();
 
+/** How the database reaches its server: Sequelize for MySQL; our own connections for sqlite. */
+export type Backend =
+  | { kind: 'sequelize'; sequelize: Sequelize }
+  | {
+      kind: 'sqlite';
+      /** The connection reads run on (writes have one of their own, see acquire). */
+      connection: sqlite3.Database;
+      /** Opens another connection configured the same way. */
+      open: () => Promise<sqlite3.Database>;
+      /** Creates the Sequelize instance when something first asks for it. */
+      sequelize: () => Sequelize;
+    };
+
+interface ConnectionManager {
+  getConnection(options?: object): Promise<unknown>;
+  releaseConnection(conn: unknown): void | Promise<void>;
+}
+
 /**
  * An open database. `sequelize` and `models` are for the modules in lib/db only; everything else
- * calls those modules.
+ * calls those modules. On sqlite both are created at first use.
  */
 export class Database {
   readonly dialect: DialectName;
   readonly sqlitePath?: string;
-  readonly models: Models;
   private readonly writeLock = new Mutex();
+  /** No new work is accepted (close() was called). */
   private closed = false;
+  /** The write connection is closed: set under the write lock, after the writes admitted before. */
+  private writesClosed = false;
+  private _sequelize: Sequelize | undefined;
+  private _models: Models | undefined;
+  /** sqlite: the connection for writes and driverOnly transactions, opened at the first. */
+  private txConnection: Promise<sqlite3.Database> | undefined;
 
   constructor(
-    readonly sequelize: Sequelize,
+    private readonly backend: Backend,
     readonly target: DbTarget,
     readonly caps: DialectCaps,
     readonly logger: Logger,
   ) {
     this.dialect = target.dialect;
     if (target.dialect === 'sqlite') this.sqlitePath = target.path;
-    this.models = defineModels(sequelize);
+    if (backend.kind === 'sequelize') this._sequelize = backend.sequelize;
+  }
+
+  get sequelize(): Sequelize {
+    if (!this._sequelize) {
+      if (this.backend.kind !== 'sqlite' || this.closed) throw new BuildmasterError('the database is closed');
+      this._sequelize = this.backend.sequelize();
+    }
+    return this._sequelize;
+  }
+
+  get models(): Models {
+    this._models ??= defineModels(this.sequelize);
+    return this._models;
+  }
+
+  /**
+   * A connection for one autocommit statement, and how to give it back (lib/db/query.ts): one from
+   * the MySQL pool; on sqlite, for a read the shared read connection (WAL: never blocked by a
+   * writer), for a write the write connection under the write lock. Our writes thus queue here,
+   * one at a time, behind any transaction, instead of waiting out sqlite's lock in its busy
+   * handler — which holds a libuv thread and the connection, and stalls every statement queued
+   * behind it for the handler's sleeps.
+   */
+  async acquire(write: boolean): Promise<{ conn: unknown; release: () => void | Promise<void> }> {
+    if (this.backend.kind === 'sqlite') {
+      if (this.closed) throw new BuildmasterError('the database is closed');
+      if (!write || !this.caps.singleWriter) return { conn: this.backend.connection, release: noop };
+      const inside = insideTransaction.getStore();
+      if (inside?.db === this && inside.running) {
+        // It would wait forever for the write lock its own transaction holds.
+        throw new BuildmasterError('a write inside db.transaction() without the transaction: pass `t`');
+      }
+      const release = await this.writeLock.lock();
+      try {
+        return { conn: await this.writeConnection(), release };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
+    const manager = (this.sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
+    const conn = await manager.getConnection({});
+    return { conn, release: () => manager.releaseConnection(conn) };
   }
 
   /** Where the database is, without secrets (for messages). */
@@ -75,27 +165,85 @@ export class Database {
       // On sqlite this would wait forever for the mutex its own caller holds.
       throw new BuildmasterError('db.transaction() called inside another transaction: pass the outer transaction instead');
     }
+    // Our own connection serves one transaction at a time: only under the single-writer lock.
+    const own = options.driverOnly === true && this.backend.kind === 'sqlite' && this.caps.singleWriter;
     const once = () => {
       const run = () =>
-        this.sequelize.transaction(
-          this.caps.immediateTransactions ? { type: Transaction.TYPES.IMMEDIATE } : {},
-          (t) => {
-            const scope = { db: this, running: true };
-            return insideTransaction.run(scope, () => fn(t)).finally(() => (scope.running = false));
-          },
-        );
+        own
+          ? this.ownTransaction(fn)
+          : this.sequelize.transaction(this.caps.immediateTransactions ? { type: sequelizeModule().Transaction.TYPES.IMMEDIATE } : {}, (t) => {
+              const scope = { db: this, running: true };
+              return insideTransaction.run(scope, () => fn(t)).finally(() => (scope.running = false));
+            });
       return this.caps.singleWriter ? this.writeLock.run(run) : run();
     };
     if (options.retry === false) return once();
     return withRetry(once, { logger: this.logger, what: 'transaction' });
   }
 
+  /** sqlite: the connection our writes and driverOnly transactions use (under writeLock), opened at first use. */
+  private async writeConnection(): Promise<sqlite3.Database> {
+    if (this.writesClosed || this.backend.kind !== 'sqlite') throw new BuildmasterError('the database is closed');
+    this.txConnection ??= this.backend.open();
+    try {
+      return await this.txConnection;
+    } catch (err) {
+      this.txConnection = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A sqlite write transaction on our own connection (run under writeLock: one at a time). `fn`
+   * gets what lib/db/query.ts needs of a transaction, its connection.
+   */
+  private async ownTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+    const conn = await this.writeConnection();
+    const exec = (sql: string) => sqliteExec(conn, sql);
+    await exec(this.caps.immediateTransactions ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    const t = { connection: conn } as unknown as Transaction;
+    const scope = { db: this, running: true };
+    let result: T;
+    try {
+      result = await insideTransaction.run(scope, () => fn(t)).finally(() => (scope.running = false));
+    } catch (err) {
+      await exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    try {
+      await exec('COMMIT');
+    } catch (err) {
+      // A COMMIT that failed (SQLITE_BUSY, I/O) leaves the transaction open: end it.
+      await exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    return result;
+  }
+
   /** Closes every connection. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.sequelize.close();
+    if (this.backend.kind === 'sqlite') {
+      // Under the write lock: the transaction running and the writes already waiting finish first.
+      await this.writeLock.run(async () => {
+        this.writesClosed = true;
+        const conn = await this.txConnection?.catch(() => undefined);
+        this.txConnection = undefined;
+        if (conn) await closeSqlite(conn);
+      });
+    }
+    await this._sequelize?.close();
+    if (this.backend.kind === 'sqlite') await closeSqlite(this.backend.connection);
   }
+}
+
+function noop(): void {}
+
+/** Closes a sqlite connection once the statements queued on it have run. */
+async function closeSqlite(conn: sqlite3.Database): Promise<void> {
+  await finalizeStatements(conn);
+  await new Promise<void>((resolve) => conn.close(() => resolve()));
 }
 
 /**
@@ -130,6 +278,7 @@ const COMMON_OPTIONS: Options = {
 };
 
 function sqliteSequelize(target: SqliteTarget, busyTimeoutMs: number): Sequelize {
+  const { Sequelize } = sequelizeModule();
   return new Sequelize({
     ...COMMON_OPTIONS,
     dialect: 'sqlite',
@@ -141,6 +290,7 @@ function sqliteSequelize(target: SqliteTarget, busyTimeoutMs: number): Sequelize
 }
 
 function mysqlSequelize(target: MysqlTarget): Sequelize {
+  const { Sequelize } = sequelizeModule();
   return new Sequelize({
     ...COMMON_OPTIONS,
     dialect: 'mysql',
@@ -165,31 +315,61 @@ function mysqlSequelize(target: MysqlTarget): Sequelize {
   });
 }
 
+/** A sqlite connection with our settings, creating the file's directory as Sequelize would. */
+function openSqliteConnection(module: typeof sqlite3, path: string): Promise<sqlite3.Database> {
+  return new Promise((resolve, reject) => {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      return reject(err);
+    }
+    const conn: sqlite3.Database = new module.Database(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (err) => (err ? reject(err) : resolve(conn)));
+    ownConnection(conn);
+  });
+}
+
+function openFailed(target: DbTarget, err: unknown): BuildmasterError {
+  const cause = (err as { parent?: Error }).parent ?? (err as Error);
+  return new BuildmasterError(`cannot open the database (${describeTarget(target)}): ${cause.message}`, {
+    userError: true,
+    cause: err,
+  });
+}
+
 /** Opens the database named by `url` (relative sqlite paths are relative to `basedir`). */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const target = parseDbUrl(opts.url, opts.basedir);
   const logger = (opts.logger ?? silentLogger()).child({ component: 'db' });
-  const sequelize = target.dialect === 'sqlite'
-    ? sqliteSequelize(target, opts.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS)
-    : mysqlSequelize(target);
+  let backend: Backend;
   let caps: DialectCaps;
-  try {
-    // Connect now, so a wrong path or password fails here with a clear message, not at first use.
-    if (target.dialect === 'sqlite') {
-      await sequelize.query('SELECT sqlite_version()');
-      caps = BASE_CAPS.sqlite;
-    } else {
+  if (target.dialect === 'sqlite') {
+    const busyTimeoutMs = opts.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
+    const module = sqliteModule(busyTimeoutMs);
+    const open = () => openSqliteConnection(module, target.path);
+    let connection: sqlite3.Database | undefined;
+    try {
+      // Connect now, so a wrong path fails here with a clear message, not at first use.
+      connection = await open();
+      const conn = connection;
+      await new Promise<void>((resolve, reject) => conn.get('SELECT sqlite_version()', (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      if (connection) await closeSqlite(connection);
+      throw openFailed(target, err);
+    }
+    backend = { kind: 'sqlite', connection, open, sequelize: () => sqliteSequelize(target, busyTimeoutMs) };
+    caps = BASE_CAPS.sqlite;
+  } else {
+    const sequelize = mysqlSequelize(target);
+    try {
+      // Connect now, so a wrong password fails here with a clear message, not at first use.
       const [rows] = await sequelize.query('SELECT VERSION() AS version');
       caps = mysqlCapsForVersion(String((rows as { version: string }[])[0]?.version ?? ''));
+    } catch (err) {
+      await sequelize.close().catch(() => undefined);
+      throw openFailed(target, err);
     }
-  } catch (err) {
-    await sequelize.close().catch(() => undefined);
-    const cause = (err as { parent?: Error }).parent ?? (err as Error);
-    throw new BuildmasterError(`cannot open the database (${describeTarget(target)}): ${cause.message}`, {
-      userError: true,
-      cause: err,
-    });
+    backend = { kind: 'sequelize', sequelize };
   }
   logger.debug({ event: 'db.opened', where: describeTarget(target), caps }, 'database opened');
-  return new Database(sequelize, target, caps, logger);
+  return new Database(backend, target, caps, logger);
 }

@@ -38,6 +38,8 @@ export interface DialectCaps {
   readonly textIndexPrefix: number | null;
   /** Appended to CREATE TABLE: storage engine and character set where the server has a choice. */
   readonly tableOptions: string;
+  /** A SELECT of the database's own tables, one `name` per row. */
+  readonly listTablesQuery: string;
 }
 
 const SQLITE: DialectCaps = {
@@ -54,6 +56,7 @@ const SQLITE: DialectCaps = {
   upsert: 'onConflict',
   textIndexPrefix: null,
   tableOptions: '',
+  listTablesQuery: "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'",
 };
 
 /** MySQL/MariaDB before the server version is known (the oldest servers we accept). */
@@ -72,6 +75,7 @@ const MYSQL: DialectCaps = {
   textIndexPrefix: 255,
   // utf8mb4 stores all of UTF-8 (Buildbot's utf8 does not); binary collation compares like sqlite.
   tableOptions: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+  listTablesQuery: "SELECT TABLE_NAME AS name FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA = DATABASE()",
 };
 
 export const BASE_CAPS: Readonly<Record<DialectName, DialectCaps>> = { sqlite: SQLITE, mysql: MYSQL };

@@ -51,7 +51,8 @@ export async function addLog(db: Database, stepid: number, name: string, type: L
  * all-or-nothing effect LogBuffer needs without a transaction, which on sqlite costs more than the
  * writes themselves and would serialise every running build's log flushes; pass `t` to make the
  * batch part of a transaction anyway. Only the log's own master appends to it, one batch at a time.
- * Returns the number of rows inserted.
+ * `fresh: true` says no row of this batch can be stored yet (its first attempt, by the log's only
+ * writer), which skips the read that makes a retry safe. Returns the number of rows inserted.
  */
 export async function appendLogChunks(
   db: Database,
@@ -59,9 +60,10 @@ export async function appendLogChunks(
   rows: readonly LogChunkRow[],
   numLines: number,
   t?: Transaction,
+  opts: { fresh?: boolean } = {},
 ): Promise<number> {
   let fresh = [...rows];
-  if (fresh.length > 0) {
+  if (fresh.length > 0 && !opts.fresh) {
     const present = await select<{ first_line: number }>(
       db,
       'SELECT first_line FROM logchunks WHERE logid = ? AND first_line IN (?)',
@@ -142,7 +144,7 @@ export async function compressLog(db: Database, logid: number, opts: { force?: b
         t,
       );
       return members.reduce((n, r) => n + r.content.length, 0) - merged.content.length;
-    });
+    }, { driverOnly: true });
   }
   return saved;
 }

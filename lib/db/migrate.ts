@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Transaction } from 'sequelize';
-import { Umzug, type UmzugStorage } from 'umzug';
+import type { UmzugStorage } from 'umzug';
 import { SchemaError } from '../errors/index.js';
 import type { Logger } from '../util/log.js';
 import type { Database } from './connection.js';
+import { select } from './query.js';
 import {
   BUILDBOT_3_7_ALEMBIC_REVISION,
   BUILDBOT_3_7_TABLES,
@@ -12,8 +13,10 @@ import {
   type MigrationDef,
 } from './migrations/index.js';
 
+import { MIGRATIONS_TABLE } from './migrations/additions.js';
+
 /** Our own record of applied migrations, beside Buildbot's alembic_version (which stays at 059). */
-export const MIGRATIONS_TABLE = 'buildmaster_migrations';
+export { MIGRATIONS_TABLE };
 
 /**
  * - empty:    no tables at all
@@ -53,14 +56,14 @@ export interface MigrateOptions {
   migrations?: readonly MigrationDef[];
 }
 
+// Plain statements (lib/db/query.ts), so that checking the schema at start loads no Sequelize.
 async function listTables(db: Database): Promise<Set<string>> {
-  const tables = (await db.sequelize.getQueryInterface().showAllTables()) as unknown[];
-  return new Set(tables.map((t) => (typeof t === 'string' ? t : (t as { tableName: string }).tableName)));
+  return new Set(await selectColumn(db, db.caps.listTablesQuery, 'name'));
 }
 
 async function selectColumn(db: Database, sql: string, column: string): Promise<string[]> {
-  const [rows] = await db.sequelize.query(sql);
-  return (rows as Record<string, unknown>[]).map((r) => String(r[column]));
+  const rows = await select<Record<string, unknown>>(db, sql);
+  return rows.map((r) => String(r[column]));
 }
 
 /** Reads what the database holds and how it relates to the migrations this code knows. */
@@ -207,6 +210,8 @@ export async function upgradeDatabase(db: Database, options: MigrateOptions = {}
       throw new Error('buildmaster migrations are never reverted');
     },
   };
+  // Loaded only here: umzug and its dependencies cost a running master ~13 MiB it never uses.
+  const { Umzug } = await import('umzug');
   const umzug = new Umzug({
     migrations: migrations.map((m) => ({ name: m.name, up: () => runMigration(db, m) })),
     storage,

@@ -12,16 +12,27 @@ export class Mutex {
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => (release = resolve));
-    this.held++;
+    const release = await this.lock();
     try {
-      await previous;
       return await fn();
     } finally {
-      this.held--;
       release();
     }
+  }
+
+  /** Waits for the mutex; call the function it resolves to (once) to let the next one in. */
+  async lock(): Promise<() => void> {
+    const previous = this.tail;
+    let open!: () => void;
+    this.tail = new Promise<void>((resolve) => (open = resolve));
+    this.held++;
+    await previous;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held--;
+      open();
+    };
   }
 }

@@ -1,18 +1,18 @@
 import type { Transaction } from 'sequelize';
-import type sqlite3 from 'sqlite3';
 import type { Connection as MysqlConnection, ResultSetHeader } from 'mysql2';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import type { Database } from './connection.js';
 import type { DialectName } from './dialects.js';
 import { classifyDbError, type RetryableKind } from './retry.js';
+import { sqliteDriver, withSql } from './sqliteDriver.js';
 
 /**
  * The few ways the data modules talk SQL. Every statement is written out in the module that owns
  * it, with `?` placeholders (an array value expands to a list, for `IN (?)`), and runs through one
  * of these, which return plain values on both dialects: rows, the new id, or the rows matched.
  *
- * Statements go straight to the driver on the connection Sequelize manages (its default sqlite
- * connection or a pooled MySQL one; the transaction's own connection inside `db.transaction`).
+ * Statements go straight to the driver: on the database's own sqlite connection or a pooled MySQL
+ * one (Database.acquire); the transaction's own connection inside `db.transaction`.
  * Sequelize's query pipeline costs several times what sqlite itself spends on a small
  * statement, and a build makes dozens of them.
  */
@@ -36,53 +36,8 @@ interface Driver {
   run(conn: unknown, sql: string, params: Params): Promise<WriteResult>;
 }
 
-/** node-sqlite3 binds flat values only: expand array values into `?, ?, …` ourselves. */
-function expandArrays(sql: string, params: Params): [string, unknown[]] {
-  if (!params.some(Array.isArray)) return [sql, params as unknown[]];
-  const flat: unknown[] = [];
-  let i = 0;
-  const text = sql.replace(/\?/g, () => {
-    const p = params[i++];
-    if (!Array.isArray(p)) {
-      flat.push(p);
-      return '?';
-    }
-    flat.push(...p);
-    return p.map(() => '?').join(', ');
-  });
-  return [text, flat];
-}
-
-function withSql(err: unknown, sql: string): unknown {
-  if (err && typeof err === 'object' && !('sql' in err)) (err as { sql?: string }).sql = sql;
-  return err;
-}
-
 const DRIVERS: Readonly<Record<DialectName, Driver>> = {
-  // serialize(): statements on one sqlite connection queue and run one at a time, as Sequelize runs
-  // them. In parallel mode each would wait out a lock on its own libuv thread, and a few such
-  // waits starve the lock holder of a thread to COMMIT on (environment.md, "in-process trap").
-  sqlite: {
-    all: (conn, sql, params) => {
-      const [text, flat] = expandArrays(sql, params);
-      const db = conn as sqlite3.Database;
-      return new Promise((resolve, reject) =>
-        db.serialize(() => db.all(text, flat, (err, rows) => (err ? reject(withSql(err, text)) : resolve(rows)))),
-      );
-    },
-    run: (conn, sql, params) => {
-      const [text, flat] = expandArrays(sql, params);
-      const db = conn as sqlite3.Database;
-      return new Promise((resolve, reject) =>
-        db.serialize(() =>
-          db.run(text, flat, function (this: sqlite3.RunResult, err: Error | null) {
-            if (err) reject(withSql(err, text));
-            else resolve({ insertId: this.lastID, affectedRows: this.changes });
-          }),
-        ),
-      );
-    },
-  },
+  sqlite: sqliteDriver,
   mysql: {
     // mysql2 formats `?` client-side, expanding arrays itself.
     all: (conn, sql, params) =>
@@ -100,24 +55,18 @@ const DRIVERS: Readonly<Record<DialectName, Driver>> = {
   },
 };
 
-interface ConnectionManager {
-  getConnection(options?: object): Promise<unknown>;
-  releaseConnection(conn: unknown): void | Promise<void>;
-}
-
 /**
- * Runs `fn` on the transaction's connection, or on one Sequelize lends us: MySQL's come from the
- * pool and go back to it; sqlite's is its one shared autocommit connection (releasing it is a no-op).
+ * Runs `fn` on the transaction's connection, or on one the database lends us for a read or a write
+ * (Database.acquire), given back afterwards.
  */
-async function onConnection<T>(db: Database, t: Transaction | undefined, fn: (conn: unknown, driver: Driver) => Promise<T>): Promise<T> {
+async function onConnection<T>(db: Database, t: Transaction | undefined, write: boolean, fn: (conn: unknown, driver: Driver) => Promise<T>): Promise<T> {
   const driver = DRIVERS[db.dialect];
   if (t) return fn((t as unknown as { connection: unknown }).connection, driver);
-  const manager = (db.sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager;
-  const conn = await manager.getConnection({});
+  const { conn, release } = await db.acquire(write);
   try {
     return await fn(conn, driver);
   } finally {
-    await manager.releaseConnection(conn);
+    await release();
   }
 }
 
@@ -143,7 +92,7 @@ async function run<T>(t: Transaction | undefined, idempotent: boolean, fn: () =>
 
 /** Rows of a SELECT. */
 export function select<T>(db: Database, sql: string, params: Params = [], t?: Transaction): Promise<T[]> {
-  return run(t, true, () => onConnection(db, t, (conn, driver) => driver.all(conn, sql, params))) as Promise<T[]>;
+  return run(t, true, () => onConnection(db, t, false, (conn, driver) => driver.all(conn, sql, params))) as Promise<T[]>;
 }
 
 /** The first row of a SELECT, or undefined. */
@@ -153,7 +102,7 @@ export async function selectOne<T>(db: Database, sql: string, params: Params = [
 }
 
 function write(db: Database, sql: string, params: Params, t: Transaction | undefined, idempotent: boolean): Promise<WriteResult> {
-  return run(t, idempotent, () => onConnection(db, t, (conn, driver) => driver.run(conn, sql, params)));
+  return run(t, idempotent, () => onConnection(db, t, true, (conn, driver) => driver.run(conn, sql, params)));
 }
 
 /**

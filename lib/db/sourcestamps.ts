@@ -37,6 +37,15 @@ export interface SourcestampWithPatch extends SourcestampRow {
  * Buildbot's hashColumns(branch, revision, repository, project, codebase, patchid); a patch always
  * gets a fresh patches row first, so patched stamps never dedup (as in Buildbot).
  */
+/**
+ * The ss_hash an unpatched `spec` dedups on (undefined for a patched one, which never dedups).
+ * Sourcestamp rows are never changed nor deleted, so a hash → id learnt once stays true.
+ */
+export function sourcestampHash(spec: SourcestampSpec): string | undefined {
+  if (spec.patch) return undefined;
+  return hashColumns(spec.branch ?? null, spec.revision ?? null, spec.repository ?? '', spec.project ?? '', spec.codebase ?? '', null);
+}
+
 export async function findOrCreateSourcestamp(db: Database, spec: SourcestampSpec, t?: Transaction, now = epochSeconds()): Promise<number> {
   const branch = spec.branch ?? null;
   const revision = spec.revision ?? null;
@@ -90,6 +99,18 @@ export async function getSourcestamp(db: Database, ssid: number, t?: Transaction
     t,
   );
   return row && toSourcestamp(row);
+}
+
+/** Several sourcestamps by id (missing ids are left out), in id order. */
+export async function getSourcestamps(db: Database, ssids: readonly number[], t?: Transaction): Promise<SourcestampWithPatch[]> {
+  if (ssids.length === 0) return [];
+  const rows = await select<JoinedRow>(
+    db,
+    `SELECT ${SS_COLUMNS}, ${PATCH_COLUMNS} FROM sourcestamps ss LEFT JOIN patches p ON p.id = ss.patchid WHERE ss.id IN (?) ORDER BY ss.id`,
+    [[...new Set(ssids)]],
+    t,
+  );
+  return rows.map(toSourcestamp);
 }
 
 /** The sourcestamps of a buildset, in the order they were given. */

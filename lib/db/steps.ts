@@ -114,7 +114,7 @@ export async function completeStep(
  * lock; sqlite's write transaction locks the file): concurrent adds to one step all land.
  */
 export async function addStepUrl(db: Database, stepid: number, name: string, url: string, t?: Transaction): Promise<void> {
-  if (!t) return db.transaction((tx) => addStepUrl(db, stepid, name, url, tx));
+  if (!t) return db.transaction((tx) => addStepUrl(db, stepid, name, url, tx), { driverOnly: true });
   const lock = db.caps.rowLocks ? ' FOR UPDATE' : '';
   const row = await selectOne<{ urls_json: string }>(db, `SELECT urls_json FROM steps WHERE id = ?${lock}`, [stepid], t);
   if (!row) return;

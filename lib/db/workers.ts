@@ -40,7 +40,7 @@ export async function updateWorkerInfo(db: Database, workerid: number, info: Wor
  * configured_workers, which the REST API's `configured_on` reads). One transaction.
  */
 export async function setConfiguredWorkers(db: Database, buildermasterid: number, workerids: readonly number[], t?: Transaction): Promise<void> {
-  if (!t) return db.transaction((tx) => setConfiguredWorkers(db, buildermasterid, workerids, tx));
+  if (!t) return db.transaction((tx) => setConfiguredWorkers(db, buildermasterid, workerids, tx), { driverOnly: true });
   const wanted = distinct(workerids);
   const have = new Set(
     (await select<{ workerid: number }>(db, 'SELECT workerid FROM configured_workers WHERE buildermasterid = ?', [buildermasterid], t)).map(

@@ -70,7 +70,7 @@ export class LogWriter {
   private readonly opts: LogWriterOptions;
   private readonly splitter: LineSplitter;
   private readonly buffer: LogBuffer;
-  private readonly logger: Logger;
+  private childLogger: Logger | undefined;
   private readonly nowMs: () => number;
   private readonly observers: ((line: SplitLine) => void)[] = [];
   private finishing: Promise<void> | undefined;
@@ -84,7 +84,6 @@ export class LogWriter {
     this.logid = opts.logid;
     this.name = opts.name;
     this.type = opts.type;
-    this.logger = (opts.logger ?? silentLogger()).child({ logid: opts.logid, log: opts.name });
     this.nowMs = opts.nowMs ?? Date.now;
     this.splitter = new LineSplitter({ transform: opts.masker?.transform });
     this.buffer = new LogBuffer({
@@ -93,6 +92,12 @@ export class LogWriter {
       maxPendingBytes: MAX_BATCH_BYTES,
       onError: (err) => this.logger.warn({ event: 'log.writeFailed', err: (err as Error).message }, 'log write failed; will retry'),
     });
+  }
+
+  /** Made when first needed (only to report trouble): a pino child costs a few µs per log. */
+  private get logger(): Logger {
+    this.childLogger ??= (this.opts.logger ?? silentLogger()).child({ logid: this.opts.logid, log: this.opts.name });
+    return this.childLogger;
   }
 
   get finished(): boolean {

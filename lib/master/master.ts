@@ -21,7 +21,9 @@ import type { BuildrequestRow } from '../db/buildrequests.js';
 import { findOrCreateMaster, markMasterActive, markMasterInactive } from '../db/masters.js';
 import { findOrCreateWorker, setConfiguredWorkers } from '../db/workers.js';
 import { BuildmasterError } from '../errors/BuildmasterError.js';
+import { ChangeSources } from '../changes/changeSources.js';
 import { Build, type BuildDeps } from '../process/build.js';
+import { BuildsetCache } from '../process/buildsetCache.js';
 import { Distributor, type DistributorBuilder } from '../process/distributor.js';
 import { workerHandle, type BuilderHandle, type WorkerHandle } from '../process/handles.js';
 import type { CollapseContext } from '../process/requestCollapser.js';
@@ -36,6 +38,8 @@ import { masterName } from './identity.js';
 import { masterPaths } from './paths.js';
 import { secretsLookup, type SecretsLookup } from './secrets.js';
 import { WorkerManager } from './workerManager.js';
+import { MasterExpiry } from './expiry.js';
+import { SchedulerManager } from '../schedulers/manager.js';
 
 export interface MasterStartOptions {
   basedir: string;
@@ -79,10 +83,17 @@ export class Master {
   readonly workers: WorkerManager;
   readonly distributor: Distributor;
   www: WwwServer | undefined;
+  /** The schedulers (each active here or on another master sharing the DB). */
+  schedulers: SchedulerManager | undefined;
+  /** The change sources (each polls on the one master holding its claim). */
+  changeSources: ChangeSources | undefined;
+  private expiry: MasterExpiry | undefined;
   private readonly running = new Set<RunningBuild>();
   private readonly builderIdByName: Map<string, number>;
   private readonly builderById: Map<number, DistributorBuilder>;
   private readonly secrets: SecretsLookup;
+  /** Buildsets this master added or read: their builds and messages need not read them again. */
+  private readonly buildsets: BuildsetCache;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
@@ -104,6 +115,7 @@ export class Master {
     this.bus = bus;
     this.logger = rootLogger.child({ component: 'master' });
     this.secrets = secretsLookup(config.secrets);
+    this.buildsets = new BuildsetCache(db);
     this.builderIdByName = new Map(builders.map((b) => [b.name, b.builderid]));
     this.builderById = new Map(builders.map((b) => [b.builderid, b]));
     this.workers = new WorkerManager({ db, bus, logger: rootLogger, masterid, basedir, secrets: this.secrets, backoff: opts.sshBackoff });
@@ -116,6 +128,7 @@ export class Master {
       master: this,
       prioritizeBuilders: config.prioritizeBuilders,
       pollIntervalMs: opts.pollIntervalMs,
+      buildsets: this.buildsets,
       workers: {
         isAvailable: (name, builderid) => this.workers.isAvailable(name, builderid),
         handle: (name) => {
@@ -163,6 +176,11 @@ export class Master {
 
       master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
+      await master.startSchedulers();
+      master.changeSources = ChangeSources.start(
+        { db, bus, logger: rootLogger, masterid, basedir, deadMasterTimeout: config.multiMaster.deadMasterTimeout },
+        config.changeSources,
+      );
       master.distributor.start();
       if (opts.www) master.www = await WwwServer.start(master, rootLogger);
       logger.info(
@@ -229,6 +247,8 @@ export class Master {
     this.stopping = true;
     const hurried = new Promise<void>((resolve) => (this.hurry = resolve));
     this.logger.info({ event: 'master.stopping', graceful, running: this.running.size }, `master stopping (${this.running.size} build(s) running)`);
+    // No new changes: stop polling (killing a running git/hg) and release the change sources.
+    await this.changeSources?.stop().catch((err: unknown) => this.logger.error({ event: 'changes.stopFailed', err: String(err) }, 'stopping the change sources failed'));
     await this.distributor.stop();
 
     if (graceful && this.running.size > 0) {
@@ -243,6 +263,7 @@ export class Master {
 
     await this.www?.stop().catch((err: unknown) => this.logger.error({ event: 'www.stopFailed', err: String(err) }, 'closing the web server failed'));
     clearInterval(this.heartbeat);
+    await this.schedulers?.stop().catch((err: unknown) => this.logger.error({ event: 'schedulers.stopFailed', err: String(err) }, 'stopping the schedulers failed'));
     await this.workers.stop();
     try {
       await housekeepMaster(this.db, this.bus, this.logger, this.masterid, { stateString: 'interrupted: master stopped' });
@@ -268,10 +289,33 @@ export class Master {
     const everyMs = Math.max(1, this.config.multiMaster.heartbeatInterval) * 1000;
     // Not unref'd: the heartbeat is what keeps a foreground master's process alive.
     this.heartbeat = setInterval(() => {
-      markMasterActive(this.db, this.masterid, nowSeconds()).catch((err: unknown) =>
-        this.logger.error({ event: 'master.heartbeatFailed', err: (err as Error).message }, 'heartbeat failed'),
-      );
+      markMasterActive(this.db, this.masterid, nowSeconds())
+        .then(() => this.expiry?.run())
+        .catch((err: unknown) => this.logger.error({ event: 'master.heartbeatFailed', err: (err as Error).message }, 'heartbeat failed'));
     }, everyMs);
+  }
+
+  /** Dead-master expiry (now, sweeping leftovers, then after each heartbeat) and the schedulers. */
+  private async startSchedulers(): Promise<void> {
+    const { heartbeatInterval, deadMasterTimeout } = this.config.multiMaster;
+    const beatMs = Math.max(1, heartbeatInterval) * 1000;
+    this.expiry = new MasterExpiry({ db: this.db, bus: this.bus, logger: this.rootLogger, masterid: this.masterid, deadMasterTimeout });
+    await this.expiry.run({ sweep: true });
+    const deps = {
+      db: this.db,
+      bus: this.bus,
+      logger: this.rootLogger,
+      masterid: this.masterid,
+      buildsetContext: this.collapseContext(),
+      builderId: (name: string) => this.builderIdByName.get(name),
+      claimIntervalMs: beatMs,
+      pollIntervalMs: Math.min(beatMs, 5_000),
+      secrets: this.secrets,
+    };
+    this.schedulers = await SchedulerManager.start(deps, this.config.schedulers, {
+      buildbotURL: this.config.buildbotURL,
+      ownsBuild: (buildid, conn) => [...this.running].some((r) => r.build.buildid === buildid && this.workers.get(r.worker)?.connection === conn),
+    });
   }
 
   private buildDeps(): BuildDeps {
@@ -283,6 +327,7 @@ export class Master {
       basedir: this.basedir,
       config: this.config,
       secrets: this.secrets,
+      buildsets: this.buildsets,
     };
   }
 
@@ -332,6 +377,7 @@ export class Master {
       masterid: this.masterid,
       master: this,
       now: nowSeconds,
+      buildsets: this.buildsets,
       collapseSettingFor: (builderid) => {
         const b = this.builderById.get(builderid);
         if (!b) return undefined;

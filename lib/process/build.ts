@@ -18,7 +18,7 @@
 import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/resolved.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
 import { completeRequests, unclaimRequests } from '../db/buildrequests.js';
-import { addBuild, completeBuild, setBuildProperties, setBuildStateString } from '../db/builds.js';
+import { addBuild, completeBuild, readStoredProperties, setBuildStateString, storeBuildProperties, type StoredProperties } from '../db/builds.js';
 import { maybeCompleteBuildset } from '../db/buildsets.js';
 import type { Database } from '../db/connection.js';
 import type { KnownSteps } from '../db/steps.js';
@@ -28,9 +28,10 @@ import type { Logger } from '../util/log.js';
 import type { SshConnection } from '../workers/sshConnection.js';
 import type { CommandEnv } from '../workers/types.js';
 import { buildProperties, loadRequestInputs, workerBuilddir } from './buildProperties.js';
+import type { BuildsetCache } from './buildsetCache.js';
 import { dbLogSink } from './dbLogSink.js';
 import { DeferredText } from './deferredText.js';
-import { publishBuildset, publishRequest } from './messages.js';
+import { publishBuildset, publishBuildsetFacts, publishRequest, publishRequestRow } from './messages.js';
 import type { Properties } from './properties.js';
 import { render, type RenderContext } from './render.js';
 import { buildFinalStateString, CANCELLED, EXCEPTION, mergeStepResult, RETRY, SUCCESS, worstStatus, type ResultCode } from './results.js';
@@ -49,6 +50,8 @@ export interface BuildDeps {
   secrets: (name: string) => Promise<string | undefined>;
   /** Epoch seconds (default: the clock). */
   now?: () => number;
+  /** The master's cache of buildsets (optional: without it they are read from the DB). */
+  buildsets?: BuildsetCache;
 }
 
 /** The resolved builder config (Buildbot's BuilderConfig). */
@@ -92,6 +95,11 @@ export class Build {
   /** The build's steps so far: its master alone adds them, so it need not read them back. */
   private readonly knownSteps: KnownSteps = { count: 0, names: new Set() };
   private readonly stateText: DeferredText;
+  /**
+   * The properties as stored (a new build has none), so flushes write only what changed without
+   * reading first; unknown (read again) after a failed write, whose effect is then uncertain.
+   */
+  private storedProperties: StoredProperties | undefined = new Map();
 
   private constructor(deps: BuildDeps, args: StartBuildArgs, ids: { buildid: number; number: number }, startedAt: number) {
     this.deps = deps;
@@ -159,7 +167,15 @@ export class Build {
   }
 
   private async flushProperties(): Promise<void> {
-    if (this.properties) await setBuildProperties(this.deps.db, this.buildid, this.properties.asDict());
+    if (!this.properties) return;
+    const { db } = this.deps;
+    try {
+      this.storedProperties ??= await readStoredProperties(db, this.buildid);
+      await storeBuildProperties(db, this.buildid, this.properties.asDict(), this.storedProperties);
+    } catch (err) {
+      this.storedProperties = undefined;
+      throw err;
+    }
   }
 
   private async run(): Promise<{ results: number }> {
@@ -196,7 +212,7 @@ export class Build {
     this.prep = prep;
     await prep.add();
 
-    const inputs = await loadRequestInputs(db, requests);
+    const inputs = await loadRequestInputs(db, requests, this.deps.buildsets);
     const builddir = workerBuilddir(conn.platform, worker.config, builder.config);
     this.properties = buildProperties({ config: this.deps.config, builder: builder.config, worker: worker.config, buildnumber: this.number, inputs, builddir });
     await this.flushProperties();
@@ -329,12 +345,23 @@ export class Build {
       for (const brid of brids) await publishRequest(db, bus, brid, 'unclaimed');
       return;
     }
-    const completed = await completeRequests(db, brids, this.results, completeAt, masterid);
-    for (const brid of completed) await publishRequest(db, bus, brid, 'complete');
+    const final = this.results;
+    const completed = await completeRequests(db, brids, final, completeAt, masterid);
+    for (const brid of completed) {
+      // completeRequests wrote these columns, and only on requests whose claim we hold.
+      const row = this.args.requests.find((r) => r.id === brid);
+      if (row && 'claimed_at' in row) publishRequestRow(bus, { ...row, complete: 1, results: final, complete_at: completeAt, claimed_by_masterid: masterid }, 'complete');
+      else await publishRequest(db, bus, brid, 'complete');
+    }
     const bsids = new Set(this.args.requests.filter((r) => completed.includes(r.id)).map((r) => r.buildsetid));
+    const cache = this.deps.buildsets;
     for (const bsid of bsids) {
       const done = await maybeCompleteBuildset(db, bsid, completeAt);
-      if (done.completed) await publishBuildset(db, bus, bsid, 'complete');
+      if (!done.completed) continue;
+      if (cache) {
+        publishBuildsetFacts(bus, bsid, await cache.get(bsid), 'complete', { complete: 1, complete_at: completeAt, results: done.results ?? null });
+        cache.forget(bsid);
+      } else await publishBuildset(db, bus, bsid, 'complete');
     }
   }
 }

@@ -9,6 +9,7 @@ import type { BuildrequestRow } from '../db/buildrequests.js';
 import { getBuildsetProperties, getBuildsetSourcestamps } from '../db/buildsets.js';
 import type { BuildSourceStamp } from '../steps/types.js';
 import type { Platform } from '../workers/platforms/platform.js';
+import type { BuildsetCache } from './buildsetCache.js';
 import { assembleBuildProperties, Properties } from './properties.js';
 
 /** Buildbot names the source of c['properties'] after the config file. */
@@ -21,11 +22,15 @@ export interface RequestInputs {
   sourcestamps: BuildSourceStamp[];
 }
 
-export async function loadRequestInputs(db: Database, requests: readonly BuildrequestRow[]): Promise<RequestInputs> {
+/** The requests' buildset properties and source stamps, from `cache` when given (else the DB). */
+export async function loadRequestInputs(db: Database, requests: readonly BuildrequestRow[], cache?: BuildsetCache): Promise<RequestInputs> {
   const bsids = [...new Set(requests.map((r) => r.buildsetid))];
   const requestProperties: Properties[] = [];
-  for (const bsid of bsids) requestProperties.push(Properties.fromDict(await getBuildsetProperties(db, bsid)));
-  const rows = bsids.length ? await getBuildsetSourcestamps(db, bsids[0]) : [];
+  for (const bsid of bsids) {
+    // A copy of the cached values: a build may change what its properties hold.
+    requestProperties.push(Properties.fromDict(cache ? structuredClone((await cache.get(bsid)).properties) : await getBuildsetProperties(db, bsid)));
+  }
+  const rows = bsids.length === 0 ? [] : cache ? (await cache.get(bsids[0])).sourcestamps : await getBuildsetSourcestamps(db, bsids[0]);
   const sourcestamps = rows.map((ss) => ({
     ssid: ss.id,
     codebase: ss.codebase ?? '',

@@ -6,11 +6,15 @@
  * wake-ups during a pass collapse into one more pass after it.
  *
  * A pass reads only pending requests (indexed): its cost follows the queue, never the history.
- *   1. Builders of this master with pending requests and at least one worker free for them.
+ *   0. Nothing at all while no worker is free for any builder (the usual state under load).
+ *   1. Builders of this master with pending requests (and their oldest one's time, one statement)
+ *      and at least one worker free for them.
  *   2. Ordered by prioritizeBuilders (default: oldest pending request first, then name).
- *   3. Per builder, a WorkerChooser proposes (worker, request) pairs; each request is claimed
- *      (a unique insert: exactly one master wins) and, when won, its build started. A lost claim
- *      is normal — another master took it — so we re-read the queue and carry on.
+ *   3. Per builder that still has a free worker, its pending requests — as many as its free
+ *      workers can take, unless nextBuild or canStartBuild want to see more — and a WorkerChooser
+ *      proposes (worker, request) pairs; each request is claimed (a unique insert: exactly one
+ *      master wins) and, when won, its build started. A lost claim is normal — another master
+ *      took it — so we re-read the queue and carry on.
  */
 import type { ResolvedBuilder } from '../config/resolved.js';
 import type { PrioritizeBuildersFn } from '../config/types.js';
@@ -18,14 +22,16 @@ import type { Database } from '../db/connection.js';
 import {
   claimRequests,
   getPendingRequests,
-  pendingBuilderIds,
+  pendingOldestByBuilder,
   unclaimRequests,
   type BuildrequestRow,
+  type BuildrequestWithClaim,
 } from '../db/buildrequests.js';
 import type { MessageBus } from '../master/bus.js';
 import type { Logger } from '../util/log.js';
+import type { BuildsetCache } from './buildsetCache.js';
 import { RequestHandleLoader, type BuilderHandle, type WorkerHandle } from './handles.js';
-import { publishRequest } from './messages.js';
+import { publishRequest, publishRequestRow } from './messages.js';
 import { WorkerChooser } from './workerChooser.js';
 
 export interface DistributorBuilder {
@@ -54,6 +60,7 @@ export interface DistributorDeps {
   /**
    * Start the build of claimed requests on the worker; false (or a throw) when it could not start, and
    * the distributor then unclaims the requests. Must count the worker as busy before it resolves.
+   * The rows carry the claim just made (claimed_by_masterid, claimed_at).
    */
   startBuild(builder: DistributorBuilder, worker: WorkerHandle, requests: BuildrequestRow[]): Promise<boolean>;
   /** Default 1000. */
@@ -63,6 +70,8 @@ export interface DistributorDeps {
   /** Epoch seconds. */
   now?: () => number;
   random?: () => number;
+  /** The master's cache of buildsets, for request handles (optional). */
+  buildsets?: BuildsetCache;
 }
 
 const WAKE_EVENTS: readonly (readonly string[])[] = [
@@ -138,20 +147,26 @@ export class Distributor {
 
   private async pass(): Promise<void> {
     this.passes++;
-    const ids = await pendingBuilderIds(this.deps.db);
-    const candidates = ids
-      .map((id) => this.byId.get(id))
-      .filter((b): b is DistributorBuilder => b !== undefined && this.freeWorkers(b).length > 0);
+    if (!this.deps.builders.some((b) => this.hasFreeWorker(b))) return;
+    const oldest = await pendingOldestByBuilder(this.deps.db);
+    const candidates: DistributorBuilder[] = [];
+    for (const id of oldest.keys()) {
+      const b = this.byId.get(id);
+      if (b && this.hasFreeWorker(b)) candidates.push(b);
+    }
     if (candidates.length === 0) return;
 
-    const limit = this.deps.pendingLimit ?? 500;
-    const pending = new Map<number, BuildrequestRow[]>();
-    for (const b of candidates) pending.set(b.builderid, await getPendingRequests(this.deps.db, { builderid: b.builderid, limit }));
-    const loader = new RequestHandleLoader(this.deps.db);
-    for (const b of await this.prioritize(candidates, pending)) {
+    const loader = new RequestHandleLoader(this.deps.db, this.deps.buildsets);
+    for (const b of await this.prioritize(candidates, oldest)) {
       if (this.stopped) return;
-      await this.serveBuilder(b, pending.get(b.builderid) ?? [], loader);
+      // Builders served before may have taken the workers this one could use.
+      if (!this.hasFreeWorker(b)) continue;
+      await this.serveBuilder(b, oldest.get(b.builderid), loader);
     }
+  }
+
+  private hasFreeWorker(b: DistributorBuilder): boolean {
+    return b.config.workernames.some((name) => this.deps.workers.isAvailable(name, b.builderid));
   }
 
   private freeWorkers(b: DistributorBuilder): WorkerHandle[] {
@@ -164,26 +179,26 @@ export class Distributor {
     return free;
   }
 
-  private builderHandle(b: DistributorBuilder, pending?: BuildrequestRow[]): BuilderHandle {
+  private builderHandle(b: DistributorBuilder, oldestTime: number | undefined): BuilderHandle {
     const db = this.deps.db;
     return {
       name: b.name,
       builderid: b.builderid,
       config: b.config,
       async getOldestRequestTime() {
-        const rows = pending ?? (await getPendingRequests(db, { builderid: b.builderid, limit: 1 }));
-        return oldest(rows);
+        if (oldestTime !== undefined) return oldestTime;
+        return oldest(await getPendingRequests(db, { builderid: b.builderid, limit: 1 }));
       },
     };
   }
 
   /** Buildbot's default: oldest pending request first, then by name (builders with none last). */
-  private async prioritize(builders: DistributorBuilder[], pending: Map<number, BuildrequestRow[]>): Promise<DistributorBuilder[]> {
-    const key = (b: DistributorBuilder) => oldest(pending.get(b.builderid) ?? []) ?? Infinity;
+  private async prioritize(builders: DistributorBuilder[], oldestTimes: Map<number, number>): Promise<DistributorBuilder[]> {
+    const key = (b: DistributorBuilder) => oldestTimes.get(b.builderid) ?? Infinity;
     const sorted = [...builders].sort((a, b) => key(a) - key(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const fn = this.deps.prioritizeBuilders;
     if (!fn) return sorted;
-    const handles = sorted.map((b) => this.builderHandle(b, pending.get(b.builderid)));
+    const handles = sorted.map((b) => this.builderHandle(b, oldestTimes.get(b.builderid)));
     try {
       const ordered = await fn(this.deps.master, handles);
       if (!Array.isArray(ordered)) throw new TypeError('prioritizeBuilders must return an array of builders');
@@ -204,9 +219,14 @@ export class Distributor {
     }
   }
 
-  private async serveBuilder(b: DistributorBuilder, rows: BuildrequestRow[], loader: RequestHandleLoader): Promise<void> {
-    const handle = this.builderHandle(b, rows);
-    const fns = { nextWorker: b.config.nextWorker, nextBuild: b.config.nextBuild, canStartBuild: b.config.canStartBuild };
+  private async serveBuilder(b: DistributorBuilder, oldestTime: number | undefined, loader: RequestHandleLoader): Promise<void> {
+    const handle = this.builderHandle(b, oldestTime);
+    const fns = { nextBuild: b.config.nextBuild, nextWorker: b.config.nextWorker, canStartBuild: b.config.canStartBuild };
+    const limit = this.deps.pendingLimit ?? 500;
+    // Without nextBuild (which sees the whole queue) or canStartBuild (which may pass requests over),
+    // each free worker takes the next request in order: read no more than they can take.
+    const wanted = () => (fns.nextBuild || fns.canStartBuild ? limit : Math.min(limit, this.freeWorkers(b).length));
+    let rows = await getPendingRequests(this.deps.db, { builderid: b.builderid, limit: wanted() });
     const chooser = () => new WorkerChooser(handle, rows, this.freeWorkers(b), fns, loader, this.logger, this.deps.random);
     let current = chooser();
     while (!this.stopped) {
@@ -218,14 +238,16 @@ export class Distributor {
       if (!claimed.includes(brid)) {
         // Another master won it: our view of the queue is stale, so read it again.
         this.logger.debug({ event: 'distributor.claimLost', builder: b.name, brid }, 'request claimed elsewhere');
-        rows = await getPendingRequests(this.deps.db, { builderid: b.builderid, limit: this.deps.pendingLimit ?? 500 });
+        rows = await getPendingRequests(this.deps.db, { builderid: b.builderid, limit: wanted() });
         current = chooser();
         continue;
       }
-      await this.publishRequest(brid, 'claimed');
+      // The row as the claim left it (the claim is ours, just written).
+      const request: BuildrequestWithClaim = { ...choice.request, claimed_by_masterid: this.deps.masterid, claimed_at: now };
+      publishRequestRow(this.deps.bus, request, 'claimed');
       let started = false;
       try {
-        started = await this.deps.startBuild(b, choice.worker, [choice.request]);
+        started = await this.deps.startBuild(b, choice.worker, [request]);
       } catch (err) {
         this.logger.error({ event: 'distributor.startFailed', builder: b.name, worker: choice.worker.name, brid, err: (err as Error).stack ?? String(err) }, `could not start a build of ${b.name} on ${choice.worker.name}: ${(err as Error).message}`);
       }

@@ -17,6 +17,7 @@ import type { ResolvedBuilder, WorkerConfig } from '../config/resolved.js';
 import type { Database } from '../db/connection.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
 import { getBuildset, getBuildsetProperties, getBuildsetSourcestamps } from '../db/buildsets.js';
+import type { BuildsetCache } from './buildsetCache.js';
 import { Properties, type PropertyDict } from './properties.js';
 
 export interface BuilderHandle {
@@ -84,7 +85,10 @@ export class RequestHandleLoader {
   private readonly buildsets = new Map<number, Promise<BuildsetView>>();
   private readonly handles = new Map<number, Promise<BuildRequestHandle>>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cache?: BuildsetCache,
+  ) {}
 
   get(row: BuildrequestRow, buildername: string): Promise<BuildRequestHandle> {
     let h = this.handles.get(row.id);
@@ -126,11 +130,9 @@ export class RequestHandleLoader {
   }
 
   private async loadBuildset(bsid: number): Promise<BuildsetView> {
-    const [buildset, properties, stamps] = await Promise.all([
-      getBuildset(this.db, bsid),
-      getBuildsetProperties(this.db, bsid),
-      getBuildsetSourcestamps(this.db, bsid),
-    ]);
+    const [buildset, properties, stamps] = this.cache
+      ? await this.cache.get(bsid).then((f) => [f.row, f.properties, f.sourcestamps] as const)
+      : await Promise.all([getBuildset(this.db, bsid), getBuildsetProperties(this.db, bsid), getBuildsetSourcestamps(this.db, bsid)]);
     const sources: Record<string, SourceStampView> = {};
     for (const ss of stamps) {
       sources[ss.codebase] = {

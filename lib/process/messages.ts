@@ -1,7 +1,8 @@
 /**
  * Bus messages for buildsets and requests, shaped as the REST API shows the resource (Buildbot's
- * field names: buildrequestid, bsid, ssid, booleans for complete/claimed), read back from the DB
- * after the write so every subscriber sees what was stored.
+ * field names: buildrequestid, bsid, ssid, booleans for complete/claimed): read back from the DB
+ * after the write, or — on the hot path, where the writer knows exactly what it stored — built from
+ * the row it wrote (publishRequestRow, publishBuildsetFacts), which is the same message.
  */
 import type { Database } from '../db/connection.js';
 import { getRequest, type BuildrequestRow, type BuildrequestWithClaim } from '../db/buildrequests.js';
@@ -9,6 +10,7 @@ import { getBuildset, getBuildsetSourcestamps, type BuildsetRow } from '../db/bu
 import type { BuildRow } from '../db/builds.js';
 import type { SourcestampWithPatch } from '../db/sourcestamps.js';
 import type { MessageBus } from '../master/bus.js';
+import type { BuildsetFacts } from './buildsetCache.js';
 
 /** A build request as the data API shows it (Buildbot's brdict). */
 export interface RequestDict {
@@ -84,6 +86,24 @@ export function buildsetDict(row: BuildsetRow, sourcestamps: SourcestampWithPatc
 export async function publishBuildset(db: Database, bus: MessageBus, bsid: number, event: 'new' | 'complete', extra: Record<string, unknown> = {}): Promise<void> {
   const [row, sourcestamps] = await Promise.all([getBuildset(db, bsid), getBuildsetSourcestamps(db, bsid)]);
   bus.publish(['buildsets', String(bsid), event], { ...(row ? buildsetDict(row, sourcestamps) : { bsid }), ...extra });
+}
+
+/** publishBuildset from what the writer knows; `changes` are the columns it has just written. */
+export function publishBuildsetFacts(
+  bus: MessageBus,
+  bsid: number,
+  facts: BuildsetFacts,
+  event: 'new' | 'complete',
+  changes: Partial<Pick<BuildsetRow, 'complete' | 'complete_at' | 'results'>> = {},
+  extra: Record<string, unknown> = {},
+): void {
+  const body = facts.row ? buildsetDict({ ...facts.row, ...changes }, facts.sourcestamps) : { bsid };
+  bus.publish(['buildsets', String(bsid), event], { ...body, ...extra });
+}
+
+/** publishRequest from the row as the writer knows it was stored (with its claim, if any). */
+export function publishRequestRow(bus: MessageBus, row: BuildrequestRow | BuildrequestWithClaim, event: 'new' | 'claimed' | 'unclaimed' | 'complete'): void {
+  bus.publish(['buildrequests', String(row.id), event], requestDict(row));
 }
 
 export async function publishRequest(db: Database, bus: MessageBus, brid: number, event: 'new' | 'claimed' | 'unclaimed' | 'complete'): Promise<void> {

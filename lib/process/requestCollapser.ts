@@ -16,6 +16,7 @@ import {
 import { maybeCompleteBuildset } from '../db/buildsets.js';
 import type { MessageBus } from '../master/bus.js';
 import type { Logger } from '../util/log.js';
+import type { BuildsetCache } from './buildsetCache.js';
 import { RequestHandleLoader, type BuilderHandle } from './handles.js';
 import { publishBuildset, publishRequest, requestDict, type RequestDict } from './messages.js';
 import { SKIPPED } from './results.js';
@@ -33,6 +34,8 @@ export interface CollapseContext {
    */
   collapseSettingFor(builderid: number): { builder: BuilderHandle; setting: boolean | CollapseRequestsFn } | undefined;
   now(): number;
+  /** The master's cache of buildsets (optional: without it everything is read from the DB). */
+  buildsets?: BuildsetCache;
 }
 
 /** Buildbot's collapseRequests(master, builder, new_brdict, old_brdict): may the old request be dropped for the new one? */
@@ -83,12 +86,20 @@ function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boole
   return ka.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }
 
-/** Collapses older pending requests into the new ones; returns the ids completed SKIPPED. */
-export async function collapseRequests(ctx: CollapseContext, newBrids: readonly number[]): Promise<number[]> {
+/**
+ * Collapses older pending requests into the new ones; returns the ids completed SKIPPED.
+ * `builderOf` (brid → builderid), when given, spares reading requests whose builder never collapses.
+ */
+export async function collapseRequests(ctx: CollapseContext, newBrids: readonly number[], builderOf?: ReadonlyMap<number, number>): Promise<number[]> {
   const toCollapse = new Set<number>();
   const newSet = new Set(newBrids);
-  const loader = new RequestHandleLoader(ctx.db);
+  const loader = new RequestHandleLoader(ctx.db, ctx.buildsets);
   for (const brid of newBrids) {
+    const knownBuilder = builderOf?.get(brid);
+    if (knownBuilder !== undefined) {
+      const setting = ctx.collapseSettingFor(knownBuilder)?.setting;
+      if (setting === undefined || setting === false) continue;
+    }
     const br = await getRequest(ctx.db, brid);
     if (!br) continue;
     const found = ctx.collapseSettingFor(br.builderid);

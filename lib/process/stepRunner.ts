@@ -235,6 +235,8 @@ export class StepRunner implements StepControl {
 
   private context(workdir: string): StepContext {
     const env = this.env;
+    const { name, stepid } = this;
+    let stepLogger: Logger | undefined;
     return {
       buildid: env.buildid,
       buildNumber: env.buildNumber,
@@ -252,7 +254,10 @@ export class StepRunner implements StepControl {
       baseEnv: env.baseEnv,
       remoteEnv: env.remoteEnv,
       signal: this.controller.signal,
-      logger: env.logger.child({ step: this.name, stepid: this.stepid }),
+      // Made on first use: most steps never log, and a pino child costs a few µs.
+      get logger() {
+        return (stepLogger ??= env.logger.child({ step: name, stepid }));
+      },
       setProperty: (name, value, source) => env.properties.setProperty(name, value, source, { runtime: true }),
       addLog: (name, type) => this.addLog(name, type),
       addCompleteLog: (name, text) => this.addCompleteLog(name, text),

@@ -174,8 +174,10 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
     return lost(host.lostReason() ?? (err as Error).message);
   }
   const { channel, release } = opened;
-  const log = host.logger.child({ nonce });
-  log.debug({ event: 'command.started', command: display, workdir: opts.workdir }, 'command started');
+  // A pino child per command costs more than its debug lines are worth at info: made on first use.
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= host.logger.child({ nonce }));
+  if (host.logger.isLevelEnabled('debug')) log().debug({ event: 'command.started', command: display, workdir: opts.workdir }, 'command started');
 
   return new Promise<RunResult>((resolve) => {
     const ref = wrapped.ref;
@@ -272,7 +274,7 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
     channel.on('exit', (code: number | null, signal?: string) => {
       exit = { code, signal: signal ?? undefined };
     });
-    channel.on('error', (err: Error) => log.debug({ event: 'command.channelError', err: err.message }, 'channel error'));
+    channel.on('error', (err: Error) => log().debug({ event: 'command.channelError', err: err.message }, 'channel error'));
     channel.on('close', () => {
       closed = true;
       finish();
@@ -286,7 +288,7 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
       ending = why;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      log.info({ event: 'command.kill', reason: why.ended, command: display }, why.message);
+      log().info({ event: 'command.kill', reason: why.ended, command: display }, why.message);
       if (filter && !filter.done) await filter.waitPid(PID_WAIT_MS);
       const final = opts.interruptSignal ?? 'KILL';
       const first = opts.sigtermTimeS !== undefined ? 'TERM' : final;
@@ -306,7 +308,7 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
     /** The tree did not die (or we could not reach it): stop waiting, as Buildbot's worker does. */
     function abandon(): void {
       if (closed) return;
-      log.warn({ event: 'command.abandoned', command: display }, 'killed command did not end; abandoning its channel');
+      log().warn({ event: 'command.abandoned', command: display }, 'killed command did not end; abandoning its channel');
       channel.close();
       finish();
     }
@@ -342,7 +344,7 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
       } else {
         result = { rc: -1, ended: 'exit', message: 'command ended without an exit status', elapsedS: elapsedS() };
       }
-      log.debug({ event: 'command.finished', ended: result.ended, rc: result.rc, elapsedS: result.elapsedS }, result.message);
+      if (host.logger.isLevelEnabled('debug')) log().debug({ event: 'command.finished', ended: result.ended, rc: result.rc, elapsedS: result.elapsedS }, result.message);
       resolve(result);
     }
   });

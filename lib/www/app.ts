@@ -8,14 +8,18 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from '../util/log.js';
 import { configuredUsers, type WwwContext, type WwwMaster } from './context.js';
+import { registerChangeHooks } from './routes/changeHook.js';
 import { registerForceSchedulers, ROOT_LINK as FORCESCHEDULERS } from './routes/forceschedulers.js';
 import { registerRoot } from './routes/root.js';
+import { registerTry } from './routes/try.js';
 
 export function createApp(w: WwwContext): Koa {
   const app = new Koa({ proxy: false });
   const router = new Router();
   registerRoot(router, [FORCESCHEDULERS]);
   registerForceSchedulers(router, w);
+  registerChangeHooks(router, w);
+  registerTry(router, w);
   app.use(async (ctx, next) => {
     try {
       await next();

@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { BUILDBOT_3_7_TABLES } from '../../lib/db/migrations/index.js';
-import { ADDED_COLUMNS } from '../../lib/db/migrations/002_logchunk_timestamps/index.js';
-import { MIGRATIONS_TABLE } from '../../lib/db/migrate.js';
+import { ADDED_COLUMNS, ADDED_INDEXES, ADDED_TABLES } from '../../lib/db/migrations/additions.js';
 import { parseDbUrl, type MysqlTarget } from '../../lib/db/url.js';
 import { forEachDialect } from '../support/databases.js';
 import {
@@ -19,14 +18,18 @@ import {
 } from './buildbotReference.js';
 
 /** Tables we add beside Buildbot's; everything else must be exactly Buildbot's. */
-const OUR_TABLES = [MIGRATIONS_TABLE];
+const OUR_TABLES = [...ADDED_TABLES];
 
-/** `schema` without the nullable columns our migrations add to Buildbot's tables. */
+/** `schema` without the nullable columns and extra indexes our migrations add to Buildbot's tables. */
 function withoutAddedColumns(schema: Schema): Schema {
   const out: Schema = { ...schema };
   for (const [table, added] of Object.entries(ADDED_COLUMNS)) {
     const t = out[table];
     if (t) out[table] = { ...t, columns: t.columns.filter((c) => !added.includes(String(c.name))) };
+  }
+  for (const [table, added] of Object.entries(ADDED_INDEXES)) {
+    const t = out[table];
+    if (t) out[table] = { ...t, indexes: t.indexes.filter((i) => !added.includes(String(i.name))) };
   }
   return out;
 }
@@ -90,7 +93,7 @@ forEachDialect('the migrated schema is Buildbot 3.7\'s', (h) => {
       const [rows] = await db.sequelize.query(
         'SELECT TABLE_NAME AS t, ENGINE AS engine, TABLE_COLLATION AS coll FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
       );
-      expect(rows).to.have.length(40);
+      expect(rows).to.have.length(BUILDBOT_3_7_TABLES.length + 1 + ADDED_TABLES.length);
       for (const r of rows as { t: string; engine: string; coll: string }[]) {
         expect([r.t, r.engine, r.coll]).to.deep.equal([r.t, 'InnoDB', 'utf8mb4_bin']);
       }

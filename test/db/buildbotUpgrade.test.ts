@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise';
 import type { Database } from '../../lib/db/connection.js';
 import { getSchemaStatus, upgradeDatabase } from '../../lib/db/migrate.js';
 import { BUILDBOT_3_7_TABLES, MIGRATIONS } from '../../lib/db/migrations/index.js';
-import { ADDED_COLUMNS } from '../../lib/db/migrations/002_logchunk_timestamps/index.js';
+import { ADDED_COLUMNS } from '../../lib/db/migrations/additions.js';
 import { parseDbUrl, type MysqlTarget } from '../../lib/db/url.js';
 import { BUILDBOT_HISTORY } from '../fixtures/buildbot/history.js';
 import { forEachDialect } from '../support/databases.js';

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ADDED_TABLES } from '../../lib/db/migrations/additions.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SchemaError } from '../../lib/errors/index.js';
@@ -54,7 +55,7 @@ forEachDialect('migrations', (h) => {
     const status = await getSchemaStatus(db);
     expect(status).to.include({ state: 'current', buildbotRevision: '059' });
     expect(status.pending).to.deep.equal([]);
-    expect(await tables(db)).to.deep.equal([...BUILDBOT_3_7_TABLES, 'alembic_version', MIGRATIONS_TABLE].sort());
+    expect(await tables(db)).to.deep.equal([...BUILDBOT_3_7_TABLES, 'alembic_version', ...ADDED_TABLES].sort());
     const [rows] = await db.sequelize.query(`SELECT name, applied_at FROM ${MIGRATIONS_TABLE}`);
     expect((rows as { name: string }[]).map((r) => r.name).sort()).to.deep.equal(MIGRATIONS.map((m) => m.name));
     expect(Number((rows as { applied_at: number }[])[0]!.applied_at)).to.be.closeTo(Date.now() / 1000, 60);

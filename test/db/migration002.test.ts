@@ -33,10 +33,12 @@ forEachDialect('migration 002_logchunk_timestamps', (h) => {
     const { logid } = await addLog(db, stepid, 'stdio', 's');
     // As Buildbot writes a chunk: no timestamps column yet.
     await db.sequelize.query("INSERT INTO logchunks (logid, first_line, last_line, content, compressed) VALUES (?, 0, 1, X'610a62', 0)", { replacements: [logid] });
-    expect((await getSchemaStatus(db)).pending).to.deep.equal(['002_logchunk_timestamps']);
+    const later = MIGRATIONS.slice(1).map((m) => m.name);
+    expect(later[0]).to.equal('002_logchunk_timestamps');
+    expect((await getSchemaStatus(db)).pending).to.deep.equal(later);
 
     const result = await upgradeDatabase(db, { backup: false });
-    expect(result.applied).to.deep.equal(['002_logchunk_timestamps']);
+    expect(result.applied).to.deep.equal(later);
     expect((await getSchemaStatus(db)).state).to.equal('current');
     const [rows] = await db.sequelize.query('SELECT logid, first_line, last_line, content, compressed, timestamps FROM logchunks');
     expect(rows).to.deep.equal([{ logid, first_line: 0, last_line: 1, content: Buffer.from('a\nb'), compressed: 0, timestamps: null }]);

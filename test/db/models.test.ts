@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BUILDBOT_3_7_TABLES } from '../../lib/db/migrations/index.js';
-import { ADDED_COLUMNS } from '../../lib/db/migrations/002_logchunk_timestamps/index.js';
+import { ADDED_COLUMNS } from '../../lib/db/migrations/additions.js';
 import { BUILDBOT_HISTORY } from '../fixtures/buildbot/history.js';
 import { forEachDialect } from '../support/databases.js';
 

@@ -92,16 +92,5 @@ describe('steps: ShellCommand, Compile, Test, Trigger (real sshd)', function () 
       expect(stored.step('stdin')!.log('stdio')!.lines).to.include.members(['h writing 7 bytes to stdin', 'ofed in']);
       expect(stored.step('logfile')!.log('out')!.lines).to.deep.equal(['ofrom-file']);
     });
-
-    it('Trigger fails clearly until schedulers exist', async () => {
-      const config = w.config([new Trigger({ schedulerNames: ['downstream'] })], {
-        schedulers: [new Triggerable({ name: 'downstream', builderNames: ['b1'] })],
-      });
-      const { build, results } = await w.build(config);
-      const stored = await readBuild(w.db, build.buildid);
-      expect(results).to.equal(FAILURE);
-      expect(stored.step('trigger')!.state_string).to.equal('triggering not available (failure)');
-      expect(stored.step('trigger')!.log('trigger')!.lines[0]).to.contain('Trigger needs the schedulers of the changes/schedulers issue');
-    });
   });
 });

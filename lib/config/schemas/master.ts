@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDbUrl } from '../../db/url.js';
 import {
   DEFAULT_DB_URL,
+  GITHUB_HOOK_DEFAULTS,
   MASTER_DEFAULTS,
   MULTI_MASTER_DEFAULTS,
   WORKER_DEFAULTS,
@@ -17,7 +18,8 @@ import {
   defaultShell,
   defaultWorkerUser,
 } from '../defaults.js';
-import type { ResolvedBuilder, WorkerConfig } from '../resolved.js';
+import { isRenderable, type Secret } from '../renderables.js';
+import type { ResolvedBuilder, ResolvedChangeHooks, WorkerConfig } from '../resolved.js';
 import type { LogLevel } from '../types.js';
 import { count, describeValue, duration, fn, forward, obj, port, positiveInt, record, renderable, str, stringRecord } from './common.js';
 import { lockList } from './locks.js';
@@ -173,6 +175,61 @@ const dbUrl = () =>
     }
   });
 
+const hookUser = () => obj({ username: z.string().min(1), password: z.string().min(1) });
+
+/** A plain string or a Secret('name') (resolved when a request arrives). */
+const secretValue = () =>
+  z.unknown().transform((v, ctx): string | Secret => {
+    if (typeof v === 'string' && v !== '') return v;
+    if (isRenderable(v) && v.kind === 'Secret' && typeof v.name === 'string' && v.name) return v as Secret;
+    ctx.addIssue({ code: 'custom', message: `expected a non-empty string or a Secret, got ${describeValue(v)}`, input: v });
+    return z.NEVER;
+  });
+
+const changeHooks = () =>
+  obj({
+    base: z.union([z.literal(true), obj({ auth: hookUser().optional() })], {
+      error: (iss) => `expected true or { auth: { username, password } }, got ${describeValue(iss.input)}`,
+    }).optional(),
+    github: obj({
+      secret: secretValue().optional(),
+      strict: z.boolean().optional(),
+      allowSha1: z.boolean().optional(),
+      codebase: z.union([z.string(), fn()], { error: (iss) => `expected a string or a function, got ${describeValue(iss.input)}` }).optional(),
+      skips: z.array(z.union([z.string(), z.instanceof(RegExp)], { error: (iss) => `expected a regular expression (string or RegExp), got ${describeValue(iss.input)}` })).optional(),
+      pullrequest_ref: z.string().min(1).optional(),
+    }).superRefine((g, ctx) => {
+      if (g.strict && g.secret === undefined) ctx.addIssue({ code: 'custom', message: 'strict needs a secret', path: ['strict'] });
+      (g.skips ?? []).forEach((p, i) => {
+        if (typeof p !== 'string') return;
+        try {
+          new RegExp(p);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `bad regular expression: ${(err as Error).message}`, path: ['skips', i] });
+        }
+      });
+    }).optional(),
+  });
+
+type ChangeHooksInput = z.output<ReturnType<typeof changeHooks>>;
+
+function resolveChangeHooks(h: ChangeHooksInput | undefined): ResolvedChangeHooks {
+  const out: ResolvedChangeHooks = {};
+  if (h?.base !== undefined) out.base = h.base === true || !h.base.auth ? {} : { auth: { ...h.base.auth } };
+  if (h?.github) {
+    const g = h.github;
+    out.github = {
+      ...(g.secret !== undefined ? { secret: g.secret } : {}),
+      strict: g.strict ?? GITHUB_HOOK_DEFAULTS.strict,
+      allowSha1: g.allowSha1 ?? GITHUB_HOOK_DEFAULTS.allowSha1,
+      ...(g.codebase !== undefined ? { codebase: g.codebase } : {}),
+      skips: (g.skips ?? GITHUB_HOOK_DEFAULTS.skips).map((p) => (typeof p === 'string' ? new RegExp(p) : p)),
+      pullrequest_ref: g.pullrequest_ref ?? GITHUB_HOOK_DEFAULTS.pullrequest_ref,
+    };
+  }
+  return out;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
 
 const list = () => z.array(z.unknown());
@@ -196,6 +253,7 @@ export const masterTop = obj({
         });
       })
       .optional(),
+    changeHooks: changeHooks().optional(),
   }).optional(),
   workers: list().optional(),
   builders: list().optional(),
@@ -233,6 +291,8 @@ export function resolveTop(o: MasterTop) {
     host: o.www?.host ?? WWW_DEFAULTS.host,
     port: o.www?.port ?? WWW_DEFAULTS.port,
     users: (o.www?.users ?? []).map((u) => ({ ...u })),
+    // Only when configured: no hooks is the common case, and the resolved config stays as before.
+    ...(o.www?.changeHooks ? { changeHooks: resolveChangeHooks(o.www.changeHooks) } : {}),
   };
   const janitor: Record<string, number> = {};
   for (const [k, v] of Object.entries(o.janitor ?? {})) if (v !== undefined) janitor[k] = v as number;

@@ -1,4 +1,10 @@
-import { DataTypes, Model, type ModelAttributeColumnOptions, type ModelStatic, type Optional, type Sequelize } from 'sequelize';
+import { createRequire } from 'node:module';
+import type { Model, ModelAttributeColumnOptions, ModelStatic, Optional, Sequelize } from 'sequelize';
+
+// Sequelize is loaded on first use (defining the models), not when this module is imported: a
+// running master queries through lib/db/query.ts and need not pay for it (see connection.ts).
+const require = createRequire(import.meta.url);
+const types = (): typeof import('sequelize').DataTypes => (require('sequelize') as typeof import('sequelize')).DataTypes;
 
 /**
  * Helpers for the table models. The models describe Buildbot's tables for queries only: the
@@ -22,14 +28,14 @@ function column(type: Column['type'], o: ColumnOpts): Column {
 
 export const col = {
   /** `id INTEGER PRIMARY KEY`, assigned by the database. */
-  id: (): Column => ({ type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true, allowNull: false }),
+  id: (): Column => ({ type: types().INTEGER, primaryKey: true, autoIncrement: true, allowNull: false }),
   /** An INTEGER primary key that the caller supplies (e.g. scheduler_masters.schedulerid). */
-  key: (): Column => ({ type: DataTypes.INTEGER, primaryKey: true, autoIncrement: false, allowNull: false }),
-  int: (o: ColumnOpts = {}): Column => column(DataTypes.INTEGER, o),
-  smallint: (o: ColumnOpts = {}): Column => column(DataTypes.SMALLINT, o),
-  text: (o: ColumnOpts = {}): Column => column(DataTypes.TEXT, o),
-  varchar: (length: number, o: ColumnOpts = {}): Column => column(DataTypes.STRING(length), o),
-  blob: (o: ColumnOpts = {}): Column => column(DataTypes.BLOB, o),
+  key: (): Column => ({ type: types().INTEGER, primaryKey: true, autoIncrement: false, allowNull: false }),
+  int: (o: ColumnOpts = {}): Column => column(types().INTEGER, o),
+  smallint: (o: ColumnOpts = {}): Column => column(types().SMALLINT, o),
+  text: (o: ColumnOpts = {}): Column => column(types().TEXT, o),
+  varchar: (length: number, o: ColumnOpts = {}): Column => column(types().STRING(length), o),
+  blob: (o: ColumnOpts = {}): Column => column(types().BLOB, o),
 };
 
 /**

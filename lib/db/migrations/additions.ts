@@ -1,0 +1,23 @@
+import { ADDED_COLUMNS as COLUMNS_002 } from './002_logchunk_timestamps/index.js';
+import { ADDED_INDEXES as INDEXES_003, ADDED_TABLES as TABLES_003 } from './003_pushes/index.js';
+
+/**
+ * Everything our migrations add to Buildbot 3.7's schema, in one place: the compatibility tests
+ * (and tools that export a DB for Buildbot) subtract exactly this and expect Buildbot's schema.
+ * The contract (DESIGN.md) allows only extra tables, nullable columns and extra indexes.
+ * A migration that adds something registers it here.
+ */
+/** Our own record of applied migrations, beside Buildbot's alembic_version (which stays at 059). */
+export const MIGRATIONS_TABLE = 'buildmaster_migrations';
+
+export const ADDED_TABLES: readonly string[] = [MIGRATIONS_TABLE, ...TABLES_003];
+
+export const ADDED_COLUMNS: Readonly<Record<string, readonly string[]>> = mergeLists(COLUMNS_002);
+
+export const ADDED_INDEXES: Readonly<Record<string, readonly string[]>> = mergeLists(INDEXES_003);
+
+function mergeLists(...parts: Readonly<Record<string, readonly string[]>>[]): Record<string, readonly string[]> {
+  const out: Record<string, string[]> = {};
+  for (const part of parts) for (const [table, names] of Object.entries(part)) (out[table] ??= []).push(...names);
+  return out;
+}
