@@ -28,6 +28,12 @@ export interface ManagedWorker {
   busyBuilders: Map<number, number>;
   /** Counts connections made: a build that saw another generation lost its connection. */
   generation: number;
+  /**
+   * What is known of the host, stored as the workers row's `info` (Buildbot's workerinfo): how to
+   * reach it, and its connection history — when it connected, when and why it was lost, when it was
+   * last seen, the last failure to connect — so the UI can say why a machine is not building.
+   */
+  info: Record<string, unknown>;
 }
 
 export interface WorkerManagerDeps {
@@ -81,20 +87,33 @@ export class WorkerManager {
         running: 0,
         busyBuilders: new Map(),
         generation: 0,
+        info: this.staticInfo(config),
       };
       this.workers.set(config.name, w);
       connection.on('connected', ({ fingerprint }) => {
         w.generation++;
+        const now = epochSeconds();
+        Object.assign(w.info, { host_key: fingerprint, connected_at: now, last_seen: now });
+        const info = { ...w.info };
         this.write(w, async () => {
           await workerConnected(this.deps.db, workerid, this.deps.masterid);
-          await updateWorkerInfo(this.deps.db, workerid, this.workerInfo(w, fingerprint));
+          await updateWorkerInfo(this.deps.db, workerid, info);
         }, 'connected');
         this.onAvailable(w.name);
       });
-      connection.on('disconnected', () => {
+      connection.on('disconnected', ({ reason }) => {
         w.generation++;
-        this.write(w, () => workerDisconnected(this.deps.db, workerid, this.deps.masterid), 'disconnected');
+        const now = epochSeconds();
+        Object.assign(w.info, { disconnected_at: now, disconnect_reason: reason, last_seen: now });
+        const info = { ...w.info };
+        this.write(w, async () => {
+          await workerDisconnected(this.deps.db, workerid, this.deps.masterid);
+          await updateWorkerInfo(this.deps.db, workerid, info);
+        }, 'disconnected', reason);
       });
+      // A host that cannot be reached (or shows an unknown key) is recorded, not just logged.
+      connection.on('connectFailed', ({ error }) => this.noteConnectProblem(w, error.message));
+      connection.on('hostKeyRejected', (error) => this.noteConnectProblem(w, error.message));
       connection.connect().catch(() => {
         // Reported by the connection's own log and events; it keeps retrying with backoff.
       });
@@ -196,19 +215,31 @@ export class WorkerManager {
     return w;
   }
 
-  private workerInfo(w: ManagedWorker, fingerprint: string): Record<string, unknown> {
-    const c = w.config;
+  private staticInfo(c: WorkerConfig): Record<string, unknown> {
     return {
       host: c.host,
       access_uri: `ssh://${c.user}@${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
       basedir: c.basedir,
       platform: c.platform,
       shell: c.shell,
-      host_key: fingerprint,
     };
   }
 
-  private write(w: ManagedWorker, fn: () => Promise<void>, event: 'connected' | 'disconnected'): void {
+  /** Records the latest failure to connect, once per distinct message (retries repeat it). */
+  private noteConnectProblem(w: ManagedWorker, message: string): void {
+    if (w.info.last_error === message) return;
+    Object.assign(w.info, { last_error: message, last_error_at: epochSeconds() });
+    const info = { ...w.info };
+    const prev = this.writes.get(w.name) ?? Promise.resolve();
+    const next = prev.then(() =>
+      updateWorkerInfo(this.deps.db, w.workerid, info).catch((err: Error) =>
+        this.logger.error({ event: 'worker.dbWriteFailed', worker: w.name, what: 'info', err: err.message }, `could not record worker ${w.name}'s state`),
+      ),
+    );
+    this.writes.set(w.name, next);
+  }
+
+  private write(w: ManagedWorker, fn: () => Promise<void>, event: 'connected' | 'disconnected', reason?: string): void {
     const prev = this.writes.get(w.name) ?? Promise.resolve();
     const next = prev.then(async () => {
       try {
@@ -218,6 +249,7 @@ export class WorkerManager {
           name: w.name,
           masterid: this.deps.masterid,
           connected: event === 'connected',
+          ...(reason ? { reason } : {}),
         });
       } catch (err) {
         this.logger.error({ event: 'worker.dbWriteFailed', worker: w.name, what: event, err: (err as Error).message }, `could not record that worker ${w.name} ${event}`);
@@ -225,4 +257,8 @@ export class WorkerManager {
     });
     this.writes.set(w.name, next);
   }
+}
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }

@@ -185,6 +185,13 @@ describe('Master (real sshd)', function () {
       const s = m.workers.get('stranger')!;
       await until(() => m.workers.get('w1')!.connection.isConnected(), 'w1 to connect');
       await until(() => (s.connection.lostReason() ?? '').includes('trust-worker'), 'the stranger to be refused with the trust command');
+      // Why it is not building is recorded for the UI, not just logged.
+      const refused = await until(async () => {
+        const info = (await getWorker(m.db, s.workerid))?.workerinfo as Record<string, unknown> | undefined;
+        return String(info?.last_error ?? '').includes('trust-worker') ? info : undefined;
+      }, 'the refusal to be recorded in the worker info');
+      expect(refused).to.include({ host: '127.0.0.1', platform: 'posix' });
+      expect(refused.last_error_at).to.be.a('number');
       const forced = [];
       for (let i = 0; i < 4; i++) forced.push(await m.force('force', {}));
       await Promise.all(forced.map((f) => m.bus.waitFor(['buildsets', String(f.bsid), 'complete'], () => true, 60_000)));
@@ -220,6 +227,12 @@ describe('Master (real sshd)', function () {
     const builds = await getBuildsForRequest(m.db, brid);
     expect(builds.map((b) => b.results)).to.deep.equal([RETRY, SUCCESS]);
     expect(builds[1].number).to.equal(builds[0].number + 1);
+    // The loss is in the worker's record: when, why, and when it was last seen (then reconnected).
+    const info = (await getWorker(m.db, w.workerid))!.workerinfo as Record<string, unknown>;
+    expect(info.disconnect_reason).to.be.a('string').that.is.not.empty;
+    expect(info.disconnected_at).to.be.a('number');
+    expect(info.connected_at as number).to.be.at.least(info.disconnected_at as number);
+    expect(info.last_seen).to.be.a('number');
     expect(await getRequest(m.db, brid)).to.include({ complete: 1, results: SUCCESS });
   });
 
