@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Transaction } from 'sequelize';
+import type { DbTransaction as Transaction } from '../db/connection.js';
 import { claimChangesource, findOrCreateChangesource, holdsChangesource, releaseChangesources } from '../db/changesources.js';
 import type { Database } from '../db/connection.js';
 import type { PushSpec } from '../db/pushes.js';

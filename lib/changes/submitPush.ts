@@ -1,4 +1,4 @@
-import type { Transaction } from 'sequelize';
+import type { DbTransaction as Transaction } from '../db/connection.js';
 import { getChanges } from '../db/changes.js';
 import type { Database } from '../db/connection.js';
 import { addPush, type PushSpec } from '../db/pushes.js';

@@ -26,6 +26,12 @@ function sequelizeModule(): typeof import('sequelize') {
 
 /** Every sqlite connection waits this long for another one's lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * An open transaction, as code outside lib/db sees it: a handle to pass back into lib/db functions.
+ * (The Sequelize type stays behind this name, so nothing else imports Sequelize.)
+ */
+export type DbTransaction = Transaction;
 const MYSQL_POOL_SIZE = 10;
 
 export interface OpenDatabaseOptions {

@@ -14,7 +14,7 @@
  *   records what it made of them; so a takeover neither drops nor repeats a change.
  * - One thing at a time: the claim beat, polls, timers and stop run one after another.
  */
-import type { Transaction } from 'sequelize';
+import type { DbTransaction as Transaction } from '../db/connection.js';
 import type { ResolvedScheduler } from '../config/resolved.js';
 import type { CodebaseDefaults } from '../config/schedulers.js';
 import { changeFilterMatches } from '../config/changeFilter.js';

@@ -6,7 +6,7 @@
  * one go (collapse older requests, publish the requests and the buildset). A crash after the
  * commit loses only the announcement: distributors and Dependent schedulers also poll the DB.
  */
-import type { Transaction } from 'sequelize';
+import type { DbTransaction as Transaction } from '../db/connection.js';
 import { addBuildset, maybeCompleteBuildset, type PropertyMap } from '../db/buildsets.js';
 import type { SourcestampSpec } from '../db/sourcestamps.js';
 import { publishBuildset, publishRequest } from '../process/messages.js';
