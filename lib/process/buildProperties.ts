@@ -7,6 +7,7 @@ import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/re
 import type { Database } from '../db/connection.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
 import { getBuildsetProperties, getBuildsetSourcestamps } from '../db/buildsets.js';
+import { patchBody } from '../db/sourcestamps.js';
 import type { BuildSourceStamp } from '../steps/types.js';
 import type { Platform } from '../workers/platforms/platform.js';
 import type { BuildsetCache } from './buildsetCache.js';
@@ -38,6 +39,7 @@ export async function loadRequestInputs(db: Database, requests: readonly Buildre
     revision: ss.revision ?? null,
     repository: ss.repository ?? '',
     project: ss.project ?? '',
+    patch: ss.patch ? { level: ss.patch.patchlevel, body: patchBody(ss.patch), subdir: ss.patch.subdir ?? null, author: ss.patch.patch_author ?? null, comment: ss.patch.patch_comment ?? null } : null,
   }));
   return { requestProperties, sourcestamps };
 }

@@ -10,6 +10,12 @@
  *   copies it to the workdir.
  * - submodules: `submodule sync` + `submodule update --init --recursive --force --checkout`.
  *
+ * - a try job's patch (the sourcestamp's): after checkout, `.buildbot-diff` and the
+ *   `.buildbot-patched` marker are written, then `git update-index --refresh` and
+ *   `git apply --index -p LEVEL` (the diff on stdin) run in the patch's subdir; a patch that does
+ *   not apply fails the step. A build that finds the marker first runs `clean -f -f -d -x`, and
+ *   its checkout (`checkout -f`) drops what the patch changed, so no later build inherits it.
+ *
  * Afterwards `got_revision` is `git rev-parse HEAD` (a dict by codebase when the step has one).
  * Every command is logged in the `stdio` log, as Buildbot does.
  */
@@ -24,15 +30,16 @@ import type { CommandEnv } from '../workers/types.js';
 import { copyDirCommand, listDir } from './fsCommands.js';
 import { runShell, throwIfAborted, type ShellResult } from './remoteShell.js';
 import { mergedEnv } from './shellCommand.js';
+import { DIFF_FILE, PATCHED_MARKER, patchDir, patchText, writeWorkerFile } from './sourcePatch.js';
 import { StepAbort } from './stepAbort.js';
-import type { StepContext, StepDefinition } from './types.js';
+import type { BuildPatch, StepContext, StepDefinition } from './types.js';
 
 const HASH_LENGTHS = new Set([40, 64]); // SHA-1 and SHA-256 repositories
 
 interface GitCmdOptions {
   abandonOnFailure?: boolean;
   collectStdout?: boolean;
-  initialStdin?: string;
+  initialStdin?: string | Buffer;
 }
 
 function versionAtLeast(v: number[], ...want: number[]): boolean {
@@ -43,10 +50,18 @@ function versionAtLeast(v: number[], ...want: number[]): boolean {
   return true;
 }
 
+/** What the step checks out: the sourcestamp's (or nothing, for alwaysUseLatest). */
+interface GitSource {
+  branch: string | null;
+  revision: string | null;
+  patch?: BuildPatch | null;
+}
+
 /** One run of a Git step: its settings, rendered, and Buildbot's methods. */
 class GitRun {
   branch: string;
   readonly revision: string | null;
+  readonly patch: BuildPatch | null;
   workdir: string;
   readonly env: CommandEnv;
   readonly configArgs: string[] = [];
@@ -57,11 +72,12 @@ class GitRun {
     private readonly ctx: StepContext,
     private readonly step: ResolvedGit,
     private readonly log: LogWriter,
-    source: { branch: string | null; revision: string | null },
+    source: GitSource,
   ) {
     this.branch = source.branch || String(step.branch) || 'HEAD';
     // An empty revision (a force form left blank) means "the branch head", as Buildbot's truthiness test.
     this.revision = source.revision || null;
+    this.patch = source.patch ?? null;
     this.workdir = ctx.workdir;
     this.env = mergedEnv(ctx, step.env);
     for (const [k, v] of Object.entries(step.config)) this.configArgs.push('-c', `${k}=${v}`);
@@ -106,8 +122,11 @@ class GitRun {
 
   async run(): Promise<void> {
     await this.checkGit();
+    // A try build left its patch here: clean it away before any mode reuses the tree.
+    if (await this.sourcedirIsPatched()) await this.git(['clean', '-f', '-f', '-d', '-x']);
     if (this.step.mode === 'full') await this.modeFull();
     else await this.modeIncremental();
+    if (this.patch) await this.applyPatch(this.patch);
     await this.parseGotRevision();
   }
 
@@ -187,6 +206,35 @@ class GitRun {
     const files = await listDir(this.ctx, this.workdir);
     if (!files || files.length === 0) return 'clone';
     return files.includes('.git') ? 'update' : 'clobber';
+  }
+
+  private async sourcedirIsPatched(): Promise<boolean> {
+    const files = await listDir(this.ctx, this.workdir);
+    return !!files && files.includes(PATCHED_MARKER);
+  }
+
+  /** Buildbot's Source.patch + Git.applyPatch; the marker goes first so a failed apply is cleaned too. */
+  private async applyPatch(patch: BuildPatch): Promise<void> {
+    const p = this.ctx.platform;
+    const root = this.workdir;
+    const dir = patchDir(this.ctx, root, patch);
+    const by = patch.author ? ` by ${patch.author}` : '';
+    this.log.addHeader(`applying patch${by}: ${patch.body.length} bytes, -p${patch.level}, in ${dir}${patch.comment ? ` (${patch.comment})` : ''}`);
+    await writeWorkerFile(this.ctx, p.joinPath(dir, DIFF_FILE), patch.body);
+    await writeWorkerFile(this.ctx, p.joinPath(root, PATCHED_MARKER), 'patched\n');
+    this.workdir = dir;
+    try {
+      await this.git(['update-index', '--refresh'], { abandonOnFailure: false });
+      const r = await this.git(['apply', '--index', '-p', String(patch.level)], { initialStdin: patch.body, abandonOnFailure: false });
+      if (r.rc !== 0) {
+        this.log.addHeader(`patch did not apply: git apply failed with exit code ${r.rc}; the tree is left unpatched`);
+        throw StepAbort.failed(`patch did not apply (git apply exit code ${r.rc})`);
+      }
+      this.log.addHeader('patch applied');
+    } finally {
+      this.workdir = root;
+      await this.ctx.conn.removePath(p.joinPath(dir, DIFF_FILE)).catch(() => undefined);
+    }
   }
 
   private async fetch(abandonOnFailure: boolean): Promise<number> {
@@ -354,7 +402,7 @@ export const gitStep: StepDefinition<ResolvedGit> = {
   kind: 'Git',
   async run(ctx, step) {
     const log = await ctx.addLog('stdio');
-    let source: { branch: string | null; revision: string | null };
+    let source: GitSource;
     if (step.alwaysUseLatest) source = { branch: null, revision: null };
     else {
       const ss = ctx.sourcestamps.find((s) => s.codebase === step.codebase);
@@ -362,7 +410,8 @@ export const gitStep: StepDefinition<ResolvedGit> = {
         await ctx.addCompleteLog('log', `No sourcestamp found in build for codebase '${step.codebase}'`);
         return { results: FAILURE, summary: `Codebase ${step.codebase} not in build` };
       }
-      source = { branch: ss.branch, revision: ss.revision };
+      source = { branch: ss.branch, revision: ss.revision, patch: ss.patch ?? null };
+      if (ss.patch) await ctx.addCompleteLog('patch', patchText(ss.patch));
     }
     const run = new GitRun(ctx, step, log, source);
     await withSshKey(ctx, step, run, () => run.run());

@@ -36,7 +36,7 @@ export interface ShellRunOptions {
   maxTimeS?: number | null;
   interruptSignal?: InterruptSignal;
   sigtermTimeS?: number;
-  initialStdin?: string;
+  initialStdin?: string | Buffer;
   logEnviron?: boolean;
   wantStdout?: boolean;
   wantStderr?: boolean;

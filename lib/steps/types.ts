@@ -19,6 +19,18 @@ export interface BuildSourceStamp {
   revision: string | null;
   repository: string;
   project: string;
+  /** A try job's patch, applied by source steps after checkout (Buildbot's SourceStamp.patch). */
+  patch?: BuildPatch | null;
+}
+
+/** A patches row, decoded (Buildbot's (patchlevel, diff, root) tuple plus author and comment). */
+export interface BuildPatch {
+  level: number;
+  body: Buffer;
+  /** Applied in this directory under the workdir ('' or null: the workdir itself). */
+  subdir: string | null;
+  author: string | null;
+  comment: string | null;
 }
 
 export interface StepContext {
