@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
 import { findOrCreateId } from './findOrCreate.js';
 import { nameHash } from './hash.js';
-import type { SchedulerRow } from './model/index.js';
+import type { ChangeRow, SchedulerRow } from './model/index.js';
 import { batches, insert, insertIgnoringDuplicates, remove, select, selectOne, update } from './query.js';
 
 /**
@@ -149,24 +149,11 @@ export async function flushChangeClassifications(
 // --- the changes schedulers consume ---
 
 /** A change as a scheduler looks at it: the changes row with its files and properties. */
-export interface SchedulerChange {
-  changeid: number;
-  author: string;
-  committer: string | null;
-  comments: string;
-  branch: string | null;
-  revision: string | null;
-  revlink: string | null;
-  when_timestamp: number;
-  category: string | null;
-  repository: string;
-  codebase: string;
-  project: string;
-  sourcestampid: number;
+export type SchedulerChange = Omit<ChangeRow, 'parent_changeids'> & {
   files: string[];
   /** name → [value, source]. */
   properties: Record<string, [unknown, string]>;
-}
+};
 
 const CHANGE_COLUMNS =
   'changeid, author, committer, comments, branch, revision, revlink, when_timestamp, category, repository, codebase, project, sourcestampid';
