@@ -25,11 +25,33 @@ import { MessageBus, type RoutingKey } from '../../lib/master/bus.js';
 import { Build, type BuildDeps } from '../../lib/process/build.js';
 import { createLogger, silentLogger } from '../../lib/util/log.js';
 import type { SshConnection } from '../../lib/workers/sshConnection.js';
-import type { Sshd, SshdUser } from '../support/sshd.js';
+import { startSshd, type Sshd, type SshdUser } from '../support/sshd.js';
 import type { DbHarness } from '../support/databases.js';
-import type { Harness } from '../workers/harness.js';
+import { makeHarness, type Harness } from '../workers/harness.js';
 
 const run = promisify(execFile);
+
+/**
+ * The real sshd (one user) of a describe block, and a fresh trusting SSH harness per test: the hooks
+ * every step suite needs. The fields are filled by the hooks, so read them inside tests and hooks.
+ */
+export function useSshdPerSuite(): { sshd: Sshd; ssh: Harness } {
+  const env = {} as { sshd: Sshd; ssh: Harness };
+  before(async function () {
+    env.sshd = await startSshd(this, { users: 1 });
+  });
+  after(async () => {
+    await env.sshd?.stop();
+  });
+  beforeEach(async () => {
+    env.ssh = await makeHarness();
+    await env.ssh.trust(env.sshd);
+  });
+  afterEach(async () => {
+    await env.ssh?.cleanup();
+  });
+  return env;
+}
 
 export interface BuildWorld {
   db: Database;

@@ -7,29 +7,13 @@ import { Secret } from '../../lib/config/renderables.js';
 import { Git, ShellCommand } from '../../lib/config/steps.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
-import { startSshd, type Sshd } from '../support/sshd.js';
-import { makeHarness, type Harness } from '../workers/harness.js';
-import { makeRepo, makeWorld, readBuild, type BuildWorld } from '../process/buildHarness.js';
+import { makeRepo, makeWorld, readBuild, type BuildWorld, useSshdPerSuite } from '../process/buildHarness.js';
 
 const run = promisify(execFile);
 
 describe('steps/Git (real sshd, real git)', function () {
   this.timeout(60_000);
-  let sshd: Sshd;
-  let ssh: Harness;
-  before(async function () {
-    sshd = await startSshd(this, { users: 1 });
-  });
-  after(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(async () => {
-    ssh = await makeHarness();
-    await ssh.trust(sshd);
-  });
-  afterEach(async () => {
-    await ssh?.cleanup();
-  });
+  const env = useSshdPerSuite();
 
   forEachDialect('modes', (h) => {
     before(function () {
@@ -39,8 +23,8 @@ describe('steps/Git (real sshd, real git)', function () {
     let repo: Awaited<ReturnType<typeof makeRepo>>;
     let n = 0;
     beforeEach(async () => {
-      w = await makeWorld(h, sshd, ssh);
-      repo = await makeRepo(join(sshd.dir, `repo-${++n}`), w.user.uid);
+      w = await makeWorld(h, env.sshd, env.ssh);
+      repo = await makeRepo(join(env.sshd.dir, `repo-${++n}`), w.user.uid);
       await repo.commit('.gitignore', 'ignored.txt\n', 'ignore');
     });
     const stamp = (extra: Record<string, unknown> = {}) => ({ sourcestamp: { codebase: '', branch: null, revision: null, repository: '', project: '', ...extra } });
@@ -117,7 +101,7 @@ describe('steps/Git (real sshd, real git)', function () {
     });
 
     it('updates submodules', async () => {
-      const sub = await makeRepo(join(sshd.dir, `sub-${n}`), w.user.uid);
+      const sub = await makeRepo(join(env.sshd.dir, `sub-${n}`), w.user.uid);
       await sub.commit('lib.txt', 'from the submodule\n', 'sub');
       // As root, git refuses the test user's repositories: own them while we set them up.
       await run('chown', ['-R', '0', sub.path, repo.path]);
@@ -156,13 +140,13 @@ describe('steps/Git (real sshd, real git)', function () {
     it('clones over ssh with sshPrivateKey and sshKnownHosts, and removes the key afterwards', async () => {
       const head = await repo.commit('a.txt', 'over ssh\n', 'a');
       const key = await readFile(w.user.privateKeyPath, 'utf8');
-      const [type, b64] = sshd.hostPublicKeyLine.split(' ');
+      const [type, b64] = env.sshd.hostPublicKeyLine.split(' ');
       const config = w.config(
         [
           new Git({
-            repourl: `ssh://${w.user.name}@127.0.0.1:${sshd.port}${repo.path}`,
+            repourl: `ssh://${w.user.name}@127.0.0.1:${env.sshd.port}${repo.path}`,
             sshPrivateKey: new Secret('deploy_key'),
-            sshKnownHosts: `[127.0.0.1]:${sshd.port} ${type} ${b64}\n`,
+            sshKnownHosts: `[127.0.0.1]:${env.sshd.port} ${type} ${b64}\n`,
           }),
           new ShellCommand({ command: 'cat a.txt; ls -A ..' }),
         ],
@@ -180,7 +164,7 @@ describe('steps/Git (real sshd, real git)', function () {
     });
 
     it('a repository that does not exist fails the step and halts the build', async () => {
-      const config = w.config([new Git({ repourl: join(sshd.dir, 'no-such-repo') }), new ShellCommand({ command: 'true' })]);
+      const config = w.config([new Git({ repourl: join(env.sshd.dir, 'no-such-repo') }), new ShellCommand({ command: 'true' })]);
       const b = await w.build(config, stamp());
       const stored = await readBuild(w.db, b.build.buildid);
       expect(b.results).to.equal(FAILURE);

@@ -7,9 +7,7 @@ import { Git, ShellCommand } from '../../lib/config/steps.js';
 import type { PatchSpec } from '../../lib/db/sourcestamps.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
-import { startSshd, type Sshd } from '../support/sshd.js';
-import { makeHarness, type Harness } from '../workers/harness.js';
-import { makeRepo, makeWorld, readBuild, type BuildWorld } from '../process/buildHarness.js';
+import { makeRepo, makeWorld, readBuild, type BuildWorld, useSshdPerSuite } from '../process/buildHarness.js';
 
 const run = promisify(execFile);
 
@@ -33,21 +31,7 @@ const BAD = ['--- a/a.txt', '+++ b/a.txt', '@@ -1 +1 @@', '-not what the file ho
 
 describe('steps/Git with a patch (try jobs; real sshd, real git)', function () {
   this.timeout(60_000);
-  let sshd: Sshd;
-  let ssh: Harness;
-  before(async function () {
-    sshd = await startSshd(this, { users: 1 });
-  });
-  after(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(async () => {
-    ssh = await makeHarness();
-    await ssh.trust(sshd);
-  });
-  afterEach(async () => {
-    await ssh?.cleanup();
-  });
+  const env = useSshdPerSuite();
 
   forEachDialect('patches', (h) => {
     before(function () {
@@ -58,8 +42,8 @@ describe('steps/Git with a patch (try jobs; real sshd, real git)', function () {
     let head: string;
     let n = 0;
     beforeEach(async () => {
-      w = await makeWorld(h, sshd, ssh);
-      repo = await makeRepo(join(sshd.dir, `prepo-${++n}`), w.user.uid);
+      w = await makeWorld(h, env.sshd, env.ssh);
+      repo = await makeRepo(join(env.sshd.dir, `prepo-${++n}`), w.user.uid);
       head = await repo.commit('a.txt', 'a\n', 'a');
     });
     const stamp = (patch?: PatchSpec) => ({ sourcestamp: { codebase: '', branch: null, revision: null, repository: '', project: '', patch: patch ?? null } });

@@ -3,32 +3,16 @@ import { Compile, ShellCommand, Test, Trigger } from '../../lib/config/steps.js'
 import { Triggerable } from '../../lib/config/schedulers.js';
 import { FAILURE, SUCCESS, WARNINGS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
-import { startSshd, type Sshd } from '../support/sshd.js';
-import { makeHarness, type Harness } from '../workers/harness.js';
-import { makeWorld, readBuild, type BuildWorld } from '../process/buildHarness.js';
+import { makeWorld, readBuild, type BuildWorld, useSshdPerSuite } from '../process/buildHarness.js';
 
 describe('steps: ShellCommand, Compile, Test, Trigger (real sshd)', function () {
   this.timeout(60_000);
-  let sshd: Sshd;
-  let ssh: Harness;
-  before(async function () {
-    sshd = await startSshd(this, { users: 1 });
-  });
-  after(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(async () => {
-    ssh = await makeHarness();
-    await ssh.trust(sshd);
-  });
-  afterEach(async () => {
-    await ssh?.cleanup();
-  });
+  const env = useSshdPerSuite();
 
   forEachDialect('shell steps', (h) => {
     let w: BuildWorld;
     beforeEach(async () => {
-      w = await makeWorld(h, sshd, ssh);
+      w = await makeWorld(h, env.sshd, env.ssh);
     });
 
     it('Compile counts warnings into warnings-count and a warnings log; the step warns', async () => {

@@ -4,32 +4,16 @@ import { join } from 'node:path';
 import { DirectoryUpload, FileDownload, FileUpload, ShellCommand } from '../../lib/config/steps.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
-import { startSshd, type Sshd } from '../support/sshd.js';
-import { makeHarness, type Harness } from '../workers/harness.js';
-import { makeWorld, readBuild, type BuildWorld } from '../process/buildHarness.js';
+import { makeWorld, readBuild, type BuildWorld, useSshdPerSuite } from '../process/buildHarness.js';
 
 describe('steps: FileUpload, FileDownload, DirectoryUpload (real sshd, SFTP)', function () {
   this.timeout(60_000);
-  let sshd: Sshd;
-  let ssh: Harness;
-  before(async function () {
-    sshd = await startSshd(this, { users: 1 });
-  });
-  after(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(async () => {
-    ssh = await makeHarness();
-    await ssh.trust(sshd);
-  });
-  afterEach(async () => {
-    await ssh?.cleanup();
-  });
+  const env = useSshdPerSuite();
 
   forEachDialect('transfers', (h) => {
     let w: BuildWorld;
     beforeEach(async () => {
-      w = await makeWorld(h, sshd, ssh);
+      w = await makeWorld(h, env.sshd, env.ssh);
     });
 
     it('round trip: master → slave → transformed → master, with mode, url and logs', async () => {
