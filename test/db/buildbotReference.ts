@@ -101,8 +101,11 @@ export async function readMysqlSchema(conn: mysql.Connection, database: string):
   const schema: Schema = {};
   const tables = await q('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME');
   for (const { t } of tables) schema[String(t)] = { columns: [], indexes: [], foreignKeys: [] };
+  // COLUMN_KEY is left out: it is derived from the indexes (compared below, one by one), and for a table
+  // without a primary key (users_info) MySQL shows as 'PRI' whichever NOT NULL unique index it picked as
+  // the clustered key — which varied between runs on identical DDL.
   const columns = await q(`SELECT TABLE_NAME AS t, COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable,
-      COLUMN_DEFAULT AS dflt, EXTRA AS extra, COLUMN_KEY AS \`key\`
+      COLUMN_DEFAULT AS dflt, EXTRA AS extra
     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`);
   for (const { t, ...c } of columns) schema[String(t)]!.columns.push(c);
   const stats = await q(`SELECT TABLE_NAME AS t, INDEX_NAME AS name, NON_UNIQUE AS non_unique, COLUMN_NAME AS col,
