@@ -1,46 +1,34 @@
 /**
- * `npm run bench [-- SCENARIO... [--n N] [--profile] [--skip-buildbot] [--keep]]`: the benchmarks,
- * one module per scenario under bench/scenarios/. Results are printed and appended to
- * bench/out/<scenario>.jsonl; bench/RESULTS.md holds the last recorded figures.
+ * `npm run bench [-- SCENARIO... [--out FILE] [--no-build] [scenario options]]`: the benchmarks, one
+ * module per scenario under bench/scenarios/ (listed in bench/scenarios/index.ts). Results are
+ * printed and appended to bench/out/<scenario>.jsonl; bench/RESULTS.md holds the last recorded figures.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { e2eCommand } from './scenarios/e2e/index.js';
+import { SCENARIOS } from './scenarios/index.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
-const USAGE = `usage: npm run bench [-- [SCENARIO...] [options]]
+function usage(): string {
+  return `usage: npm run bench [-- [SCENARIO...] [options]]
 
-scenarios (default: all):
-  e2e   4 workers on a real local sshd, 4 builders, N forced builds of ShellCommand true,
-        master as a separate process; compared with Buildbot 3.7 when /usr/bin/buildbot exists.
-        Needs root (it creates throwaway users for a private sshd).
+common options:
+  --out FILE   JSON lines file for the results (default bench/out/<scenario>.jsonl)
+  --no-build   do not rebuild dist/ first (scenarios that start a master run it from dist/)
 
-options:
-  --n N               builds per run (default 200)
-  --reps K            runs of each side, alternating; the table shows medians (default 1)
-  --idle-builds K     sequential single builds after the burst (default 20; 0 skips)
-  --profile           run the master under node --cpu-prof and print where its CPU went
-  --skip-buildbot     do not run the Buildbot comparison
-  --keep              keep the temp dir (master dir, master output, CPU profile)
-  --timeout SECONDS   how long to wait for the N builds (default 420)
-  --out FILE          JSON lines file for the results (default bench/out/<scenario>.jsonl)
-  --no-build          do not rebuild dist/ first (the master runs from dist/)
-  --master-node-arg A node option for the master process, repeatable; for experiments such as
-                      --master-node-arg=--import=./bench/experiments/sqliteSynchronousNormal.mjs
+scenarios (default: those marked *); each takes its own options:
+
+${SCENARIOS.map((s) => `${s.byDefault ? '*' : ' '} ${s.usage}`).join('\n\n')}
 `;
-
-type Scenario = 'e2e';
-const SCENARIOS: Scenario[] = ['e2e'];
+}
 
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toTimeString().slice(0, 8)}] ${line}\n`);
 }
 
-/** The master runs from dist/ (bin/buildmaster.js): make sure it is the code in lib/. */
+/** Masters started by scenarios run from dist/ (bin/buildmaster.js): make sure it is the code in lib/. */
 function build(): boolean {
   log('building dist/ (tsc -p tsconfig.build.json)');
   const r = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
@@ -57,83 +45,41 @@ function build(): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        n: { type: 'string' },
-        reps: { type: 'string' },
-        'idle-builds': { type: 'string' },
-        profile: { type: 'boolean' },
-        'skip-buildbot': { type: 'boolean' },
-        keep: { type: 'boolean' },
-        timeout: { type: 'string' },
-        out: { type: 'string' },
-        'no-build': { type: 'boolean' },
-        'master-node-arg': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
-    return 2;
+  const names: string[] = [];
+  const rest: string[] = [];
+  let out: string | undefined;
+  let noBuild = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(usage());
+      return 0;
+    } else if (a === '--no-build') noBuild = true;
+    else if (a === '--out') out = argv[++i];
+    else if (a.startsWith('--out=')) out = a.slice('--out='.length);
+    else if (!a.startsWith('-') && rest.length === 0) names.push(a);
+    else rest.push(a);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const unknown = positionals.filter((p) => !SCENARIOS.includes(p as Scenario));
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})\n`);
+    process.stderr.write(`bench: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})\n`);
     return 2;
   }
-  const num = (name: string, v: string | undefined, dflt: number, min: number) => {
-    if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} wants an integer >= ${min}, not ${v}`);
-    return x;
-  };
-  let n: number, reps: number, idleBuilds: number, timeoutSeconds: number;
-  try {
-    n = num('n', values.n, 200, 1);
-    reps = num('reps', values.reps, 1, 1);
-    idleBuilds = num('idle-builds', values['idle-builds'], 20, 0);
-    timeoutSeconds = num('timeout', values.timeout, 420, 1);
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n`);
-    return 2;
-  }
-
-  if (!values['no-build'] && !build()) return 1;
-  const scenarios = positionals.length > 0 ? (positionals as Scenario[]) : SCENARIOS;
+  const chosen = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS.filter((s) => s.byDefault);
+  if (!noBuild && !build()) return 1;
   let ok = true;
-  for (const scenario of scenarios) {
-    const out = values.out ?? join(repoRoot, 'bench', 'out', `${scenario}.jsonl`);
+  for (const s of chosen) {
     try {
-      switch (scenario) {
-        case 'e2e':
-          ok =
-            (await e2eCommand({
-              repoRoot,
-              n,
-              reps,
-              idleBuilds,
-              buildbot: !values['skip-buildbot'],
-              profile: values.profile ?? false,
-              keep: values.keep ?? false,
-              timeoutSeconds,
-              masterNodeArgs: values['master-node-arg'] ?? [],
-              out,
-              log,
-              print: (text) => process.stdout.write(`${text}\n`),
-            })) && ok;
-          break;
-      }
+      ok =
+        (await s.run({
+          repoRoot,
+          argv: rest,
+          out: out ?? join(repoRoot, 'bench', 'out', `${s.name}.jsonl`),
+          log,
+          print: (text) => process.stdout.write(`${text}\n`),
+        })) && ok;
     } catch (err) {
-      log(`${scenario}: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log(`${s.name}: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       ok = false;
     }
   }

@@ -5,6 +5,7 @@
  * medians: the machine may be shared, and one run says little then.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { dirname } from 'node:path';
 import {
   BUILDBOT_ANCHOR_N200,
@@ -20,6 +21,8 @@ import { comparisonTable, medianFigures, type Column } from '../../support/repor
 import { sshdUnavailable } from '../../support/sshd.js';
 import { median } from '../../support/stats.js';
 import { runE2e, type E2eResult } from './measure.js';
+import { intOption } from '../options.js';
+import type { BenchScenario } from '../types.js';
 
 export interface E2eCommandOptions {
   repoRoot: string;
@@ -131,3 +134,51 @@ export async function e2eCommand(o: E2eCommandOptions): Promise<boolean> {
   o.log(`e2e: results appended to ${o.out}`);
   return ours.every((r) => r.figures.buildsNotSuccess === 0);
 }
+
+const E2E_USAGE = `e2e   4 workers on a real local sshd, 4 builders, N forced builds of ShellCommand true,
+      master as a separate process; compared with Buildbot 3.7 when /usr/bin/buildbot exists.
+      Needs root (it creates throwaway users for a private sshd).
+      --n N               builds per run (default 200)
+      --reps K            runs of each side, alternating; the table shows medians (default 1)
+      --idle-builds K     sequential single builds after the burst (default 20; 0 skips)
+      --profile           run the master under node --cpu-prof and print where its CPU went
+      --skip-buildbot     do not run the Buildbot comparison
+      --keep              keep the temp dir (master dir, master output, CPU profile)
+      --timeout SECONDS   how long to wait for the N builds (default 420)
+      --master-node-arg A node option for the master process, repeatable; for experiments such as
+                          --master-node-arg=--import=./bench/experiments/sqliteSynchronousNormal.mjs`;
+
+export const scenario: BenchScenario = {
+  name: 'e2e',
+  usage: E2E_USAGE,
+  byDefault: true,
+  async run(ctx) {
+    const { values } = parseArgs({
+      args: ctx.argv,
+      options: {
+        n: { type: 'string' },
+        reps: { type: 'string' },
+        'idle-builds': { type: 'string' },
+        profile: { type: 'boolean' },
+        'skip-buildbot': { type: 'boolean' },
+        keep: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'master-node-arg': { type: 'string', multiple: true },
+      },
+    });
+    return e2eCommand({
+      repoRoot: ctx.repoRoot,
+      n: intOption('n', values.n, 200, 1),
+      reps: intOption('reps', values.reps, 1, 1),
+      idleBuilds: intOption('idle-builds', values['idle-builds'], 20, 0),
+      buildbot: !values['skip-buildbot'],
+      profile: values.profile ?? false,
+      keep: values.keep ?? false,
+      timeoutSeconds: intOption('timeout', values.timeout, 420, 1),
+      masterNodeArgs: values['master-node-arg'] ?? [],
+      out: ctx.out,
+      log: ctx.log,
+      print: ctx.print,
+    });
+  },
+};
