@@ -48,7 +48,7 @@ KEY=$(head -n 1 "$PUBKEY_FILE")
 grep -qxF "$KEY" "$AUTH" || printf '%s\n' "$KEY" >>"$AUTH"
 chown "$BUILD_USER:$BUILD_USER" "$AUTH"
 chmod 600 "$AUTH"
-command -v restorecon >/dev/null 2>&1 && restorecon -R "$HOME_DIR/.ssh" || true
+if command -v restorecon >/dev/null 2>&1; then restorecon -R "$HOME_DIR/.ssh" || true; fi
 
 install -d -o "$BUILD_USER" -g "$BUILD_USER" "$BASEDIR"
 

@@ -6,9 +6,13 @@ import { registerUpgradeMaster } from './upgradeMaster.js';
 import { registerCheckconfig } from './checkconfig.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
+import { registerReconfig } from './reconfig.js';
+import { ExitStatus } from './exitStatus.js';
 import { registerTrustWorker } from './trustWorker.js';
 import { registerSendchange } from './sendchange.js';
 import { registerTry } from './try.js';
+import { registerCleanupdb } from './cleanupdb.js';
+import { registerParseLog } from './parseLog.js';
 import { Output } from './output.js';
 
 /** Exit codes: 0 ok, 1 the user's to fix (config, DB state, directory), 2 wrong usage, 70 our bug. */
@@ -46,9 +50,12 @@ export function buildProgram(out: Output): Command {
   registerCheckconfig(program, out);
   registerStart(program, out);
   registerStop(program, out);
+  registerReconfig(program, out);
   registerTrustWorker(program, out);
   registerSendchange(program, out);
   registerTry(program, out);
+  registerCleanupdb(program, out);
+  registerParseLog(program, out);
   return program;
 }
 
@@ -66,6 +73,7 @@ export async function main(argv: string[], out: Output = Output.process()): Prom
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (err) {
+    if (err instanceof ExitStatus) return err.code; // an outcome (see exitStatus.ts), already reported
     if (err instanceof CommanderError) {
       // Help and version exit through here with code 0; parse errors were already printed.
       return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { BuildmasterError, UsageError } from '../errors/index.js';
-import { Master, DEFAULT_GRACEFUL_TIMEOUT_MS } from '../master/master.js';
+import { Master, type MasterStopOptions, type StopResult } from '../master/master.js';
 import { masterPaths, type MasterPaths } from '../master/paths.js';
 import { runningPid } from '../master/pidFile.js';
+import { writeStatus, type MasterStatus } from '../master/statusFile.js';
 import { createLogger } from '../util/log.js';
+import { ExitStatus, stopExitCode } from './exitStatus.js';
 import type { Output } from './output.js';
 
 export interface StartOptions {
@@ -42,9 +44,12 @@ function removeOwnPidFile(file: string): void {
 }
 
 /**
- * `start --nodaemon`: run the master in this process until SIGTERM/SIGINT (graceful stop, builds get
- * 30 s), SIGUSR1 (Buildbot's clean stop: builds finish however long they take) or a second signal (stop
- * now: running builds end RETRY). The pid file exists exactly while the master is up.
+ * `start --nodaemon`: run the master in this process until SIGTERM/SIGINT (graceful stop: builds get
+ * the config's shutdown.buildBound, then end RETRY), SIGUSR1 (Buildbot's clean stop: builds finish
+ * however long they take) or a second signal (stop now: running builds end RETRY). SIGHUP reconfigs.
+ * The pid file exists exactly while the master is up; DIR/buildmaster.status.json reports reconfigs
+ * and how the stop ended. Exit status: 0 clean, 4 builds outlasted the bound, 5 stopped at once
+ * (exitStatus.ts).
  */
 export async function runForeground(dir: string): Promise<void> {
   const paths = masterPaths(dir);
@@ -52,20 +57,41 @@ export async function runForeground(dir: string): Promise<void> {
   const logger = createLogger();
   let master: Master | undefined;
   let signals = 0;
-  let requested: { graceful: boolean; timeoutMs: number } | undefined;
+  let requested: MasterStopOptions | undefined;
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
+  let status: MasterStatus | undefined;
+  const report = (change: Partial<MasterStatus>) => {
+    if (!status) return;
+    status = { ...status, ...change };
+    try {
+      writeStatus(paths.statusFile, status);
+    } catch (err) {
+      logger.error({ event: 'master.statusWriteFailed', err: (err as Error).message }, `could not write ${paths.statusFile}`);
+    }
+  };
 
   const requestStop = (signal: NodeJS.Signals) => {
     signals++;
-    const opts = signals > 1 ? { graceful: false, timeoutMs: 0 } : { graceful: true, timeoutMs: signal === 'SIGUSR1' ? Infinity : DEFAULT_GRACEFUL_TIMEOUT_MS };
+    // No timeout given: the master uses the config's shutdown.buildBound.
+    const opts: MasterStopOptions = signals > 1 ? { graceful: false } : signal === 'SIGUSR1' ? { timeoutMs: Infinity } : {};
     logger.info({ event: 'master.signal', signal, count: signals }, signals > 1 ? `${signal} again: stopping now` : `${signal} received: stopping`);
     requested ??= opts;
+    report({ state: 'stopping' });
     if (master) void master.stop(opts).then(stopped, stopped);
     // Still starting (a database that does not answer, say): a second signal gives up at once.
     else if (signals > 1) process.exit(1);
   };
-  const onHup = () => logger.warn({ event: 'master.signal', signal: 'SIGHUP' }, 'SIGHUP received: reconfig is not supported yet; ignored');
+  let reconfigs = 0;
+  const onHup = () => {
+    logger.info({ event: 'master.signal', signal: 'SIGHUP' }, 'SIGHUP received: reconfig');
+    if (!master) return; // still starting: it is loading the config file anyway
+    const seq = ++reconfigs;
+    void master.reconfig().then(
+      (r) => report({ reconfig: r.ok ? { seq, ok: true, changes: r.changes, restartNeeded: r.restartNeeded } : { seq, ok: false, errors: r.errors } }),
+      (err: unknown) => report({ reconfig: { seq, ok: false, errors: [(err as Error)?.message ?? String(err)] } }),
+    );
+  };
   const handlers: [NodeJS.Signals, () => void][] = [
     ['SIGTERM', () => requestStop('SIGTERM')],
     ['SIGINT', () => requestStop('SIGINT')],
@@ -75,12 +101,17 @@ export async function runForeground(dir: string): Promise<void> {
   for (const [sig, fn] of handlers) process.on(sig, fn);
   try {
     master = await Master.start({ basedir: paths.basedir, logger, www: true, useConfigLogLevel: true });
+    status = { pid: process.pid, state: requested ? 'stopping' : 'running', buildBoundS: master.config.shutdown.buildBound };
+    report({});
     writePidFile(paths.pidFile);
     // A signal that came during startup is honoured now.
     if (requested) void master.stop(requested).then(stopped, stopped);
     await done;
-    await master.stop(); // the same promise: resolves when it finished, rejects if it failed
+    const result: StopResult = await master.stop(); // the same promise: resolves when it finished, rejects if it failed
+    report({ state: 'stopped', stop: result });
+    if (result.outcome !== 'clean') throw new ExitStatus(stopExitCode(result.outcome));
   } catch (err) {
+    if (err instanceof ExitStatus) throw err;
     // A failed start is reported by the CLI itself (stderr); a failed stop only here.
     if (master) logger.error({ event: 'master.stopFailed', err: (err as Error)?.stack ?? String(err) }, `stopping the master failed: ${(err as Error)?.message ?? String(err)}`);
     throw err;

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
-import { BuildmasterError } from '../errors/index.js';
+import { BuildmasterError, UsageError } from '../errors/index.js';
 import { masterPaths } from '../master/paths.js';
 import { runningPid } from '../master/pidFile.js';
+import { readStatus } from '../master/statusFile.js';
+import { EXIT_NOT_RUNNING, EXIT_STOPPED_UNCLEAN, ExitStatus, stopExitCode } from './exitStatus.js';
 import type { Output } from './output.js';
 
 export interface StopOptions {
@@ -10,10 +12,14 @@ export interface StopOptions {
   wait?: boolean;
   clean?: boolean;
   quiet?: boolean;
+  /** Seconds to wait before stopping at once (a second SIGTERM). */
+  timeout?: string;
 }
 
-/** Longer than the master's own bounds (30 s for builds to finish, 15 s to stop the rest, then cleanup). */
-export const STOP_WAIT_S = 60;
+/** Beyond the build bound: 15 s for builds told to stop, then closing connections, housekeeping, the DB. */
+export const STOP_MARGIN_S = 60;
+/** The bound when the master did not report its own (config shutdown.buildBound's default). */
+const DEFAULT_BOUND_S = 30;
 
 function alive(pid: number): boolean {
   try {
@@ -32,18 +38,31 @@ function pidFileHolds(file: string, pid: number): boolean {
   }
 }
 
+async function waitGone(pid: number, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !alive(pid);
+}
+
 /**
  * `stop`: SIGTERM to the master in the pid file (SIGUSR1 with --clean: running builds finish however
- * long they take, and we wait as long), then wait for the process to go away and say how it ended.
- * Exit 0 once it is gone (or was not running), 1 if it is still there after the wait.
+ * long they take, and we wait as long), then wait for the process to go away and say how it ended,
+ * from what it wrote in DIR/buildmaster.status.json. --timeout N: after N seconds send SIGTERM again
+ * (stop at once; claims are still released). Exit status (exitStatus.ts): 0 clean, 3 not running,
+ * 4 builds outlasted the bound and ended RETRY, 5 stopped at once, 6 it died without a clean
+ * shutdown, 1 still running after the wait.
  */
 export async function stopMaster(dir: string, opts: StopOptions, out: Output): Promise<void> {
   const paths = masterPaths(dir);
+  const timeoutS = opts.timeout === undefined ? undefined : Number(opts.timeout);
+  if (timeoutS !== undefined && (!Number.isFinite(timeoutS) || timeoutS < 0)) throw new UsageError(`--timeout must be a number of seconds, got ${opts.timeout}`);
   const pid = runningPid(paths.pidFile);
   if (pid === undefined) {
     if (existsSync(paths.pidFile)) unlinkSync(paths.pidFile); // stale
     out.info('buildmaster not running', opts.quiet);
-    return;
+    throw new ExitStatus(EXIT_NOT_RUNNING);
   }
   const signal: NodeJS.Signals = opts.clean ? 'SIGUSR1' : 'SIGTERM';
   try {
@@ -51,36 +70,64 @@ export async function stopMaster(dir: string, opts: StopOptions, out: Output): P
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     out.info('buildmaster not running', opts.quiet);
-    return;
+    throw new ExitStatus(EXIT_NOT_RUNNING);
   }
   if (opts.wait === false) {
     out.info(`sent ${signal} to process ${pid}`, opts.quiet);
     return;
   }
   out.info(`sent ${signal} to process ${pid}; waiting for it to stop${opts.clean ? ' (running builds finish first)' : ''}`, opts.quiet);
-  const deadline = opts.clean ? Infinity : Date.now() + STOP_WAIT_S * 1000;
-  while (Date.now() < deadline) {
-    if (!alive(pid)) {
-      if (pidFileHolds(paths.pidFile, pid)) {
-        unlinkSync(paths.pidFile);
-        out.info(`buildmaster process ${pid} is gone, but it did not shut down cleanly (it left its pid file); see ${paths.logFile}`, opts.quiet);
-      } else {
-        out.info(`buildmaster process ${pid} stopped cleanly`, opts.quiet);
+  const reported = readStatus(paths.statusFile);
+  const boundS = reported?.pid === pid ? reported.buildBoundS : DEFAULT_BOUND_S;
+  let gone: boolean;
+  if (timeoutS !== undefined) {
+    gone = await waitGone(pid, Date.now() + timeoutS * 1000);
+    if (!gone) {
+      out.info(`process ${pid} still running after ${timeoutS} s: stopping it at once (running builds end RETRY)`, opts.quiet);
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone meanwhile
       }
-      return;
+      gone = await waitGone(pid, Date.now() + STOP_MARGIN_S * 1000);
     }
-    await new Promise((r) => setTimeout(r, 100));
+  } else {
+    gone = await waitGone(pid, opts.clean ? Infinity : Date.now() + (boundS + STOP_MARGIN_S) * 1000);
   }
-  throw new BuildmasterError(`buildmaster process ${pid} did not stop within ${STOP_WAIT_S} s; see ${paths.logFile} (stop it again to stop it at once)`, { userError: true });
+  if (!gone) {
+    throw new BuildmasterError(`buildmaster process ${pid} did not stop in time; see ${paths.logFile} (stop it again to stop it at once)`, { userError: true });
+  }
+
+  const status = readStatus(paths.statusFile);
+  if (pidFileHolds(paths.pidFile, pid) || (status?.pid === pid && status.state !== 'stopped')) {
+    if (pidFileHolds(paths.pidFile, pid)) unlinkSync(paths.pidFile);
+    out.info(`buildmaster process ${pid} is gone, but it did not shut down cleanly; its next start ends its builds RETRY; see ${paths.logFile}`, opts.quiet);
+    throw new ExitStatus(EXIT_STOPPED_UNCLEAN);
+  }
+  const result = status?.pid === pid ? status.stop : undefined;
+  if (!result || result.outcome === 'clean') {
+    out.info(`buildmaster process ${pid} stopped cleanly`, opts.quiet);
+    return;
+  }
+  const n = result.retried.length;
+  out.info(
+    result.outcome === 'bound'
+      ? `buildmaster process ${pid} stopped; ${n} build(s) outlasted the shutdown bound (${boundS} s) and ended RETRY: they will run again`
+      : `buildmaster process ${pid} stopped at once; ${n} build(s) ended RETRY: they will run again`,
+    opts.quiet,
+  );
+  throw new ExitStatus(stopExitCode(result.outcome));
 }
 
 export function registerStop(program: Command, out: Output): void {
   program
     .command('stop')
-    .description('stop the master: running builds get 30 s to finish, the rest end RETRY and run again later')
+    .description('stop the master: running builds get shutdown.buildBound (default 30 s) to finish, the rest end RETRY and run again later')
     .argument('[dir]', 'the master directory', '.')
     .option('--no-wait', 'send the signal and return at once')
     .option('-c, --clean', 'let running builds finish, however long they take (SIGUSR1), and wait for that')
+    .option('--timeout <seconds>', 'after this long, stop at once (a second SIGTERM): running builds end RETRY')
     .option('-q, --quiet', 'print nothing on success')
+    .addHelpText('after', '\nExit status: 0 stopped cleanly, 3 not running, 4 builds outlasted the bound and ended RETRY,\n5 stopped at once (builds ended RETRY), 6 the process died without a clean shutdown, 1 did not stop in time.')
     .action(async (dir: string, opts: StopOptions) => stopMaster(dir, opts, out));
 }

@@ -371,10 +371,23 @@ export interface ResolvedConfig {
     changeHorizon?: number;
     buildHorizon?: number;
     testResultHorizon?: number;
+    changeAgeHorizon?: number;
+    signatureHorizon?: number;
+    interval?: number;
+    batchSize?: number;
+    maxBatchMs?: number;
   };
   /** dir is absolute. */
   secrets: { values: Record<string, string>; dir?: string };
+  /** Known-issue patterns as RegExps; regression windows in builds. */
+  history: {
+    maxErrorLines: number;
+    knownIssues: { title: string; url?: string; pattern?: RegExp; signature?: string; builders?: string[] }[];
+    regression: { backWindow: number; forwardWindow: number; tThreshold: number; minChangePercent: number };
+  };
   /** Seconds. */
   multiMaster: { heartbeatInterval: number; deadMasterTimeout: number };
+  /** Seconds. */
+  shutdown: { buildBound: number };
   logLevel: LogLevel;
 }

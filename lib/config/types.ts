@@ -119,6 +119,37 @@ export interface JanitorOptions {
   changeHorizon?: number;
   buildHorizon?: Duration;
   testResultHorizon?: Duration;
+  /** Delete changes whose commit time is older than this (beside the count). */
+  changeAgeHorizon?: Duration;
+  /** Delete failure-signature history (occurrences, daily counts, durations, alerts) older than this. */
+  signatureHorizon?: Duration;
+  /** How often one master runs the janitor (default 1 h). */
+  interval?: Duration;
+  /** Most builds (changes, …) deleted per batch (default 500). */
+  batchSize?: number;
+  /** Target duration of one batch, the longest a claim waits behind it (default 50). */
+  maxBatchMs?: number;
+}
+
+/** A known-issue rule: failures whose error line it matches get its title and link (docs/history.md). */
+export interface KnownIssueRule {
+  title: string;
+  url?: string;
+  /** Matched against the error line as the log printed it (a string is a regex source). */
+  pattern?: RegExp | string;
+  /** A signature hash (40 hex digits) or an error line whose signature is meant. */
+  signature?: string;
+  /** Only failures of these builders. */
+  builders?: string[];
+}
+
+/** History for trending: failure signatures, known issues, duration regressions (docs/history.md). */
+export interface HistoryOptions {
+  /** Error lines kept per log (default 100). */
+  maxErrorLines?: number;
+  knownIssues?: KnownIssueRule[];
+  /** Perfherder-style duration regression detection (defaults 12, 12, 7, 2). */
+  regression?: { backWindow?: number; forwardWindow?: number; tThreshold?: number; minChangePercent?: number };
 }
 
 export interface SecretsOptions {
@@ -182,7 +213,13 @@ export interface MasterConfig {
   properties?: Record<string, unknown>;
   janitor?: JanitorOptions;
   secrets?: SecretsOptions;
+  history?: HistoryOptions;
   multiMaster?: { heartbeatInterval?: Duration; deadMasterTimeout?: Duration };
+  /** How a stop treats running builds (docs/operations.md). */
+  shutdown?: {
+    /** How long a stop (SIGTERM, `buildmaster stop`) lets running builds finish before ending them RETRY (default 30 s). */
+    buildBound?: Duration;
+  };
   logLevel?: LogLevel;
 }
 

@@ -14,11 +14,14 @@ export interface BuildrequestWithClaim extends BuildrequestRow {
 const BR_COLUMNS = 'br.id, br.buildsetid, br.builderid, br.priority, br.complete, br.results, br.submitted_at, br.complete_at, br.waited_for';
 
 /**
- * "Pending" = incomplete and unclaimed. The NOT EXISTS probes buildrequest_claims' unique index on
- * brid, and `complete = 0` uses the buildrequests_complete index, so finished history is never
- * scanned however long it grows.
+ * "Pending" = incomplete and unclaimed. `complete = 0` walks the buildrequests_complete index and
+ * each such row probes buildrequest_claims' unique index on brid, so finished history — requests
+ * and their claims, which are kept after completion as in Buildbot — is never scanned however long
+ * it grows. Written as an anti-join (LEFT JOIN … IS NULL) rather than NOT EXISTS: MariaDB turns
+ * NOT EXISTS into a materialized subquery that reads every claim ever made.
  */
-const PENDING = 'br.complete = 0 AND NOT EXISTS (SELECT 1 FROM buildrequest_claims c WHERE c.brid = br.id)';
+const PENDING_FROM = 'buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id';
+const PENDING = 'br.complete = 0 AND c.brid IS NULL';
 
 /** The statement behind getPendingRequests (exported so a test can check its query plan). */
 export function pendingRequestsQuery(opts: { builderid?: number; limit?: number } = {}): { sql: string; params: unknown[] } {
@@ -33,7 +36,7 @@ export function pendingRequestsQuery(opts: { builderid?: number; limit?: number 
     limit = ' LIMIT ?';
     params.push(Math.max(0, Math.floor(opts.limit)));
   }
-  const sql = `SELECT ${BR_COLUMNS} FROM buildrequests br WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`;
+  const sql = `SELECT ${BR_COLUMNS} FROM ${PENDING_FROM} WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`;
   return { sql, params };
 }
 
@@ -51,7 +54,7 @@ export function getPendingRequests(
 export async function pendingBuilderIds(db: Database, t?: Transaction): Promise<number[]> {
   const rows = await select<{ builderid: number }>(
     db,
-    `SELECT DISTINCT br.builderid FROM buildrequests br WHERE ${PENDING} ORDER BY br.builderid`,
+    `SELECT DISTINCT br.builderid FROM ${PENDING_FROM} WHERE ${PENDING} ORDER BY br.builderid`,
     [],
     t,
   );
@@ -65,7 +68,7 @@ export async function pendingBuilderIds(db: Database, t?: Transaction): Promise<
 export async function pendingOldestByBuilder(db: Database, t?: Transaction): Promise<Map<number, number>> {
   const rows = await select<{ builderid: number; oldest: number }>(
     db,
-    `SELECT br.builderid, MIN(br.submitted_at) AS oldest FROM buildrequests br WHERE ${PENDING} GROUP BY br.builderid ORDER BY br.builderid`,
+    `SELECT br.builderid, MIN(br.submitted_at) AS oldest FROM ${PENDING_FROM} WHERE ${PENDING} GROUP BY br.builderid ORDER BY br.builderid`,
     [],
     t,
   );
@@ -75,19 +78,41 @@ export async function pendingOldestByBuilder(db: Database, t?: Transaction): Pro
 export interface ClaimOutcome {
   /** The requests this call claimed for the master. */
   claimed: number[];
-  /** The requests it did not get: another master (or this one, earlier) holds them, or they do not exist. */
+  /**
+   * The requests it did not get: another master (or this one, earlier) holds them, they are complete
+   * or missing, or (onlyWhileActive) this master is no longer active.
+   */
   conflicts: number[];
+}
+
+export interface ClaimOptions {
+  /**
+   * Claim only while the masters row of `masterid` says active (a running master's distributor).
+   * A master that others declared dead (active = 0) then claims nothing, even before its own next
+   * heartbeat tells it so. Off by default: a master that never went active (tests, tools) can claim.
+   */
+  onlyWhileActive?: boolean;
 }
 
 /**
  * Claims each request for `masterid`, one row at a time, so the master gets every request it won
- * even when it lost others. Race: the unique index on buildrequest_claims.brid is the only
- * arbiter. Each INSERT that skips duplicates either adds our row (1 row affected: we won that
- * request) or finds one already there (0: someone holds it — never an error). No read precedes
- * the write, so there is no check-then-act window on either dialect. Several requests are written
- * in one transaction only to share its commit; each row's outcome is decided the same way.
- * A missing or completed request is never claimed (a completed one also keeps its claim row, as
- * in Buildbot).
+ * even when it lost others (no all-or-nothing rollback of the batch, unlike Buildbot's).
+ *
+ * Race: the unique index on buildrequest_claims.brid is the only arbiter between masters. Each
+ * INSERT that skips duplicates either adds our row (1 row affected: we won that request) or finds
+ * one already there (0: someone holds it — a value, never an error). No read precedes the write,
+ * so there is no check-then-act window on either dialect. Requests go in ascending id order, so two
+ * masters inserting overlapping batches take the index's locks in the same order (no deadlock
+ * cycle on MySQL); a duplicate brid in the batch is removed first, and would only lose to itself.
+ * Several requests share one transaction only to share its commit; each row's outcome is decided
+ * alone. The SELECT adds nothing for a missing or completed request (sqlite does not enforce the
+ * foreign key, and an unclaimed finished request must not run again).
+ *
+ * With onlyWhileActive the same SELECT also reads the master's row. Against expiry
+ * (markMasterInactive, then releaseMasterClaims): on sqlite the two write transactions cannot
+ * interleave; on MySQL INSERT … SELECT takes a shared lock on the rows it reads, the masters row
+ * included, so either the claim commits first — and the expirer's later DELETE, a locking read,
+ * sees and releases it — or the expiry does, and the claim finds active = 0 and adds nothing.
  */
 export async function claimRequests(
   db: Database,
@@ -95,18 +120,17 @@ export async function claimRequests(
   masterid: number,
   now: number,
   t?: Transaction,
+  opts: ClaimOptions = {},
 ): Promise<ClaimOutcome> {
   const ids = distinct(brids).sort((a, b) => a - b);
-  if (ids.length > 1 && !t) return db.transaction((tx) => claimRequests(db, ids, masterid, now, tx), { driverOnly: true });
+  if (ids.length > 1 && !t) return db.transaction((tx) => claimRequests(db, ids, masterid, now, tx, opts), { driverOnly: true });
   const outcome: ClaimOutcome = { claimed: [], conflicts: [] };
-  // Ascending order: two masters inserting overlapping sets take the rows' locks in the same order.
+  const fence = opts.onlyWhileActive ? ' AND EXISTS (SELECT 1 FROM masters m WHERE m.id = ? AND m.active = 1)' : '';
   for (const brid of ids) {
-    // The SELECT adds nothing for a missing or completed request (sqlite does not enforce the
-    // foreign key, and an unclaimed finished request must not run again).
     const { affectedRows } = await insertIgnoringDuplicates(
       db,
-      'buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, ? FROM buildrequests WHERE id = ? AND complete = 0',
-      [masterid, now, brid],
+      `buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, ? FROM buildrequests WHERE id = ? AND complete = 0${fence}`,
+      opts.onlyWhileActive ? [masterid, now, brid, masterid] : [masterid, now, brid],
       t,
     );
     (affectedRows === 1 ? outcome.claimed : outcome.conflicts).push(brid);

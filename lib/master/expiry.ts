@@ -7,8 +7,9 @@
  * ['masters', id, 'stopped']. Its schedulers' claims being gone, the other masters' claim beats
  * take them over.
  *
- * At start (`sweep`), masters that are inactive and silent but still hold requests or builds are
- * housekept too: the live master that expired one may have died before finishing the job.
+ * Every pass also housekeeps inactive masters silent for twice the timeout that still hold claims
+ * on incomplete requests (one indexed query): the live master that expired one may have died
+ * before finishing the job. At start (`sweep`) those that hold only unfinished builds are housekept too.
  *
  * Clocks: last_active is written with each master's own clock, so masters on different hosts
  * need clocks closer than the timeout.
@@ -16,8 +17,10 @@
 import { releaseMasterClaims } from '../db/buildrequests.js';
 import { getUnfinishedBuilds } from '../db/builds.js';
 import type { Database } from '../db/connection.js';
-import { getExpiredMasters, getMasters, markMasterInactive, type MasterRow } from '../db/masters.js';
+import { getExpiredMasters, getInactiveMastersHoldingClaims, getMasters, markMasterInactive, type MasterRow } from '../db/masters.js';
 import { removeMasterServiceClaims } from '../db/schedulers.js';
+import { releaseMasterLocks } from '../db/locks.js';
+import { releaseMasterWorkerClaims } from '../db/workerClaims.js';
 import { publishRequest } from '../process/messages.js';
 import type { Logger } from '../util/log.js';
 import type { MessageBus } from './bus.js';
@@ -59,14 +62,21 @@ export class MasterExpiry {
     const expired: number[] = [];
     for (const m of await getExpiredMasters(db, deadBefore)) {
       if (m.id === masterid) continue;
-      // Several live masters may see it at once; the conditional UPDATE lets one of them win.
-      if (!(await markMasterInactive(db, m.id))) continue;
+      // Several live masters may see it at once; the conditional UPDATE lets one of them win, and
+      // re-checks the silence, so a master whose beat landed since we read it is left alone.
+      if (!(await markMasterInactive(db, m.id, undefined, deadBefore))) continue;
       this.logger.warn(
         { event: 'master.expired', masterid: m.id, name: m.name, lastActive: m.last_active, timeout: deadMasterTimeout },
         `master ${m.name} (id ${m.id}) has been silent for more than ${deadMasterTimeout} s: taking over its work`,
       );
       await this.housekeep(m);
       expired.push(m.id);
+    }
+    // Twice the timeout: the master expiring one right now gets a whole timeout to housekeep it alone.
+    for (const m of await getInactiveMastersHoldingClaims(db, deadBefore - deadMasterTimeout)) {
+      if (m.id === masterid || expired.includes(m.id)) continue;
+      this.logger.warn({ event: 'master.unfinishedHousekeeping', masterid: m.id, name: m.name }, `inactive master ${m.name} (id ${m.id}) still holds requests: housekeeping it`);
+      await this.housekeep(m);
     }
     if (sweep) await this.sweep(deadBefore);
     return expired;
@@ -94,6 +104,9 @@ export class MasterExpiry {
       const released = await releaseMasterClaims(db, m.id);
       for (const brid of released) await publishRequest(db, bus, brid, 'unclaimed');
       await removeMasterServiceClaims(db, m.id);
+      // Locks and slave hosts an inactive master kept (housekeeping above releases them otherwise).
+      await releaseMasterLocks(db, m.id);
+      await releaseMasterWorkerClaims(db, m.id);
       if (released.length > 0) {
         this.logger.warn({ event: 'master.sweptClaims', masterid: m.id, requests: released }, `released ${released.length} request(s) still claimed by inactive master ${m.name}`);
       }

@@ -3,7 +3,8 @@
  * at start for what a crash of its previous incarnation left, and at stop for anything a build could
  * not finish in time. Nothing claimed stays stranded:
  *   1. its builder_masters and configured_workers rows go (start re-creates them from the config);
- *   2. its connected_workers rows go (Buildbot leaves these; we do not);
+ *   2. its connected_workers rows go (Buildbot leaves these; we do not), and so do its worker
+ *      claims and the locks its builds held (lock_holders, worker_claims: ours, held in the DB);
  *   3. its unfinished builds end RETRY with the given state string, their unfinished steps RETRY and
  *      their open logs finished;
  *   4. every claim it holds on an incomplete request is released, so any master can run it again.
@@ -15,6 +16,8 @@ import { finishBuild, getBuild, getUnfinishedBuilds, setBuildStateString } from 
 import { finishLog, getLogs } from '../db/logs.js';
 import { finishStep, getSteps } from '../db/steps.js';
 import { disconnectAllWorkers } from '../db/workers.js';
+import { releaseMasterLocks } from '../db/locks.js';
+import { releaseMasterWorkerClaims } from '../db/workerClaims.js';
 import { buildDict, publishRequest } from '../process/messages.js';
 import { RETRY } from '../process/results.js';
 import type { Logger } from '../util/log.js';
@@ -37,6 +40,10 @@ export async function housekeepMaster(
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   await removeBuilderMasters(db, masterid);
   await disconnectAllWorkers(db, masterid);
+  // Its locks and slave hosts go first, so other masters' waiting builds can start.
+  await releaseMasterWorkerClaims(db, masterid);
+  const locks = await releaseMasterLocks(db, masterid);
+  if (locks > 0) bus.publish(['locks', 'master', 'released'], { masterid, released: locks });
 
   const builds: number[] = [];
   for (const build of await getUnfinishedBuilds(db, masterid)) {

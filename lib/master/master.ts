@@ -5,7 +5,8 @@
  *
  *   const master = await Master.start({ basedir, logger, www: true });
  *   await master.force('force', { builderNames: ['hello'], reason: 'try it' });
- *   await master.stop();                       // graceful: running builds get 30 s, then RETRY
+ *   await master.reconfig();                   // apply the edited config; running builds go on
+ *   await master.stop();                       // graceful: running builds get shutdown.buildBound, then RETRY
  *
  * Start order (Buildbot's, master.py): find our masters row by name (host:basedir) → housekeep our
  * own leftovers at once (their builds RETRY, their requests released) → builders, workers and their
@@ -14,12 +15,13 @@
 import { resolve } from 'node:path';
 import type { ResolvedBuilder, ResolvedConfig, ResolvedForceScheduler } from '../config/resolved.js';
 import { loadConfig } from '../config/loader.js';
+import { ConfigError } from '../errors/ConfigError.js';
 import { openDatabase, type Database } from '../db/connection.js';
 import { assertSchemaCurrent } from '../db/migrate.js';
 import { findOrCreateBuilder, setBuilderMasters } from '../db/builders.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
-import { findOrCreateMaster, markMasterActive, markMasterInactive } from '../db/masters.js';
-import { findOrCreateWorker, setConfiguredWorkers } from '../db/workers.js';
+import { findOrCreateMaster, markMasterActive, markMasterInactive, recordMasterBoot } from '../db/masters.js';
+import { findOrCreateWorker, setConfiguredWorkers, workerConnected } from '../db/workers.js';
 import { BuildmasterError } from '../errors/BuildmasterError.js';
 import { ChangeSources } from '../changes/changeSources.js';
 import { Build, type BuildDeps } from '../process/build.js';
@@ -38,8 +40,14 @@ import { masterName } from './identity.js';
 import { masterPaths } from './paths.js';
 import { secretsLookup, type SecretsLookup } from './secrets.js';
 import { WorkerManager } from './workerManager.js';
+import { HistoryAnalyzer } from '../history/analyzer.js';
+import { BuildHistoryRecorder } from '../history/recorder.js';
 import { MasterExpiry } from './expiry.js';
+import { JanitorService } from './janitor.js';
+import { Heartbeat } from './heartbeat.js';
 import { SchedulerManager } from '../schedulers/manager.js';
+import { describePlan, planReconfig, type ReconfigPlan } from './reconfig.js';
+import type { StopOutcome } from './statusFile.js';
 
 export interface MasterStartOptions {
   basedir: string;
@@ -59,12 +67,25 @@ export interface MasterStartOptions {
 export interface MasterStopOptions {
   /** Let running builds finish first (default true), for at most `timeoutMs`. */
   graceful?: boolean;
-  /** How long a graceful stop waits for running builds (default 30 s; Infinity waits for them all). */
+  /** How long a graceful stop waits for running builds (default config shutdown.buildBound; Infinity waits for them all). */
   timeoutMs?: number;
 }
 
+export interface StopResult {
+  /** clean: no build had to be stopped; bound: builds outlasted the wait; forced: stopped at once (graceful false, a second stop). */
+  outcome: StopOutcome;
+  /** The builds ended RETRY (their requests run again). */
+  retried: number[];
+}
+
+/** What a reconfig did: rejected with the config's problems, or applied. */
+export type ReconfigResult =
+  | { ok: false; errors: string[] }
+  | { ok: true; changes: string[]; restartNeeded: string[]; plan: ReconfigPlan };
+
 /** After the graceful wait, how long builds told to stop get to end RETRY before housekeeping does it. */
 const STOP_BUILDS_BOUND_MS = 15_000;
+/** Used only when a caller gives no timeout and the config none either (config defaults to 30 s too). */
 export const DEFAULT_GRACEFUL_TIMEOUT_MS = 30_000;
 
 function nowSeconds(): number {
@@ -81,28 +102,40 @@ export class Master {
   readonly bus: MessageBus;
   readonly logger: Logger;
   readonly workers: WorkerManager;
-  readonly distributor: Distributor;
+  /** Replaced by a reconfig that changes the builders. */
+  distributor: Distributor;
   www: WwwServer | undefined;
   /** The schedulers (each active here or on another master sharing the DB). */
   schedulers: SchedulerManager | undefined;
   /** The change sources (each polls on the one master holding its claim). */
   changeSources: ChangeSources | undefined;
+  /** Records each finished step's error lines, test results and intermittent tests (off the builds' path). */
+  history: HistoryAnalyzer | undefined;
+  /** Durations for trends and regression alerts of finished builds; the configured known issues. */
+  historyRecorder: BuildHistoryRecorder | undefined;
   private expiry: MasterExpiry | undefined;
+  /** Garbage collection (runs on the one master holding the janitor lease). */
+  janitor: JanitorService | undefined;
   private readonly running = new Set<RunningBuild>();
   private readonly builderIdByName: Map<string, number>;
   private readonly builderById: Map<number, DistributorBuilder>;
   private readonly secrets: SecretsLookup;
   /** Buildsets this master added or read: their builds and messages need not read them again. */
   private readonly buildsets: BuildsetCache;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: Heartbeat | undefined;
   private stopping = false;
-  private stopPromise: Promise<void> | undefined;
+  private stopPromise: Promise<StopResult> | undefined;
   private hurry: () => void = () => {};
+  private hurried = false;
+  /** Reconfigs run one at a time. */
+  private reconfigChain: Promise<unknown> = Promise.resolve();
+  private readonly opts: MasterStartOptions;
 
   private constructor(
     readonly basedir: string,
     readonly name: string,
-    readonly config: ResolvedConfig,
+    /** The config in force (a reconfig replaces it; a running build keeps the one it started with). */
+    public config: ResolvedConfig,
     readonly db: Database,
     readonly masterid: number,
     /** The logger given to start(); components take their own child of it. */
@@ -113,22 +146,30 @@ export class Master {
     bus: MessageBus,
   ) {
     this.bus = bus;
+    this.opts = opts;
     this.logger = rootLogger.child({ component: 'master' });
     this.secrets = secretsLookup(config.secrets);
     this.buildsets = new BuildsetCache(db);
     this.builderIdByName = new Map(builders.map((b) => [b.name, b.builderid]));
     this.builderById = new Map(builders.map((b) => [b.builderid, b]));
     this.workers = new WorkerManager({ db, bus, logger: rootLogger, masterid, basedir, secrets: this.secrets, backoff: opts.sshBackoff });
-    this.distributor = new Distributor({
-      db,
-      bus,
-      logger: rootLogger,
-      masterid,
+    this.distributor = this.makeDistributor(builders);
+    this.workers.onAvailable = () => this.distributor.wake();
+    this.workers.start(workers);
+  }
+
+  private makeDistributor(builders: DistributorBuilder[]): Distributor {
+    return new Distributor({
+      db: this.db,
+      bus: this.bus,
+      logger: this.rootLogger,
+      masterid: this.masterid,
       builders,
       master: this,
-      prioritizeBuilders: config.prioritizeBuilders,
-      pollIntervalMs: opts.pollIntervalMs,
+      prioritizeBuilders: this.config.prioritizeBuilders,
+      pollIntervalMs: this.opts.pollIntervalMs,
       buildsets: this.buildsets,
+      fenceClaims: true,
       workers: {
         isAvailable: (name, builderid) => this.workers.isAvailable(name, builderid),
         handle: (name) => {
@@ -138,11 +179,10 @@ export class Master {
       },
       startBuild: (b, w, requests) => this.startBuild(b, w, requests),
     });
-    this.workers.onAvailable = () => this.distributor.wake();
-    this.workers.start(workers);
   }
 
   static async start(opts: MasterStartOptions): Promise<Master> {
+    const bootTime = nowSeconds();
     const basedir = resolve(opts.basedir);
     const rootLogger = opts.logger ?? silentLogger();
     const logger = rootLogger.child({ component: 'master' });
@@ -157,31 +197,29 @@ export class Master {
       await assertSchemaCurrent(db);
       const name = masterName(basedir);
       const masterid = await findOrCreateMaster(db, name);
+      const boot = await recordMasterBoot(db, name, bootTime);
+      logger.info({ event: 'master.boot', masterid, name, ...boot }, `master ${name} (id ${masterid}) booting, incarnation ${boot.incarnation}`);
       // Our previous incarnation may have crashed mid-build: end its builds and release its requests
       // before anything else can look at them.
       await housekeepMaster(db, bus, logger, masterid, { stateString: 'interrupted: master restarted' });
 
-      const builders = await registerBuilders(db, config);
-      const workers: { config: ResolvedConfig['workers'][number]; workerid: number }[] = [];
-      for (const w of config.workers) workers.push({ config: w, workerid: await findOrCreateWorker(db, w.name) });
-      const bmids = await setBuilderMasters(db, masterid, builders.map((b) => b.builderid));
-      const workerIds = new Map(workers.map((w) => [w.config.name, w.workerid]));
-      for (const b of builders) {
-        const bmid = bmids.get(b.builderid);
-        if (bmid !== undefined) await setConfiguredWorkers(db, bmid, b.config.workernames.map((n) => workerIds.get(n)).filter((x): x is number => x !== undefined));
-        bus.publish(['builders', String(b.builderid), 'started'], { builderid: b.builderid, name: b.name, masterid });
-      }
+      const { builders, workers } = await registerConfig(db, masterid, config);
+      for (const b of builders) bus.publish(['builders', String(b.builderid), 'started'], { builderid: b.builderid, name: b.name, masterid });
       await markMasterActive(db, masterid, nowSeconds());
       bus.publish(['masters', String(masterid), 'started'], { masterid, name, active: true });
 
       master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
+      master.history = HistoryAnalyzer.start({ db, bus, logger: rootLogger });
+      master.historyRecorder = await BuildHistoryRecorder.start({ db, bus, logger: rootLogger, config: config.history });
       await master.startSchedulers();
       master.changeSources = ChangeSources.start(
         { db, bus, logger: rootLogger, masterid, basedir, deadMasterTimeout: config.multiMaster.deadMasterTimeout },
         config.changeSources,
       );
       master.distributor.start();
+      master.janitor = new JanitorService({ db, logger: rootLogger, masterid, config: config.janitor });
+      master.janitor.start();
       if (opts.www) master.www = await WwwServer.start(master, rootLogger);
       logger.info(
         { event: 'master.running', masterid, workers: workers.length, builders: builders.length },
@@ -234,18 +272,25 @@ export class Master {
    * anything still open; mark the master inactive; close the DB. Calling it again while it runs with
    * `graceful: false` cuts the wait short (a second signal).
    */
-  stop(opts: MasterStopOptions = {}): Promise<void> {
+  stop(opts: MasterStopOptions = {}): Promise<StopResult> {
     if (this.stopPromise) {
-      if (opts.graceful === false) this.hurry();
+      if (opts.graceful === false) {
+        this.hurried = true;
+        this.hurry();
+      }
       return this.stopPromise;
     }
     this.stopPromise = this.doStop(opts);
     return this.stopPromise;
   }
 
-  private async doStop({ graceful = true, timeoutMs = DEFAULT_GRACEFUL_TIMEOUT_MS }: MasterStopOptions): Promise<void> {
+  private async doStop({ graceful = true, timeoutMs = this.config.shutdown ? this.config.shutdown.buildBound * 1000 : DEFAULT_GRACEFUL_TIMEOUT_MS }: MasterStopOptions): Promise<StopResult> {
     this.stopping = true;
     const hurried = new Promise<void>((resolve) => (this.hurry = resolve));
+    // A reconfig under way finishes first: it must not register builders after housekeeping.
+    await this.reconfigChain;
+    let outcome: StopOutcome = 'clean';
+    const retried: number[] = [];
     this.logger.info({ event: 'master.stopping', graceful, running: this.running.size }, `master stopping (${this.running.size} build(s) running)`);
     // No new changes: stop polling (killing a running git/hg) and release the change sources.
     await this.changeSources?.stop().catch((err: unknown) => this.logger.error({ event: 'changes.stopFailed', err: String(err) }, 'stopping the change sources failed'));
@@ -256,15 +301,22 @@ export class Master {
       await this.waitForBuilds(timeoutMs, hurried);
     }
     if (this.running.size > 0) {
-      this.logger.warn({ event: 'master.stoppingBuilds', running: this.running.size }, `stopping ${this.running.size} build(s) RETRY: their requests will run again`);
-      for (const r of this.running) r.build.stop('Master Shutdown', RETRY);
+      outcome = graceful && !this.hurried ? 'bound' : 'forced';
+      this.logger.warn({ event: 'master.stoppingBuilds', running: this.running.size, outcome }, `stopping ${this.running.size} build(s) RETRY: their requests will run again`);
+      for (const r of this.running) {
+        retried.push(r.build.buildid);
+        r.build.stop('Master Shutdown', RETRY);
+      }
       await this.waitForBuilds(STOP_BUILDS_BOUND_MS);
     }
 
     await this.www?.stop().catch((err: unknown) => this.logger.error({ event: 'www.stopFailed', err: String(err) }, 'closing the web server failed'));
-    clearInterval(this.heartbeat);
+    await this.janitor?.stop();
+    this.heartbeat?.stop();
     await this.schedulers?.stop().catch((err: unknown) => this.logger.error({ event: 'schedulers.stopFailed', err: String(err) }, 'stopping the schedulers failed'));
     await this.workers.stop();
+    await this.history?.stop();
+    await this.historyRecorder?.stop();
     try {
       await housekeepMaster(this.db, this.bus, this.logger, this.masterid, { stateString: 'interrupted: master stopped' });
       await markMasterInactive(this.db, this.masterid);
@@ -272,7 +324,94 @@ export class Master {
     } finally {
       await this.db.close();
     }
-    this.logger.info({ event: 'master.stopped', masterid: this.masterid }, 'master stopped');
+    this.logger.info({ event: 'master.stopped', masterid: this.masterid, outcome, retried }, `master stopped (${outcome}${retried.length ? `: ${retried.length} build(s) ended RETRY` : ''})`);
+    return { outcome, retried };
+  }
+
+  /**
+   * Reconfig (SIGHUP, `buildmaster reconfig`): load and validate the config file again; if it has
+   * problems, or changes what cannot change live, reject it and keep the old one. Otherwise apply the
+   * plan (reconfig.ts) without stopping a running build. One at a time; refused while stopping.
+   */
+  reconfig(configFile = this.opts.configFile ?? masterPaths(this.basedir).config): Promise<ReconfigResult> {
+    const run = this.reconfigChain.then(() => this.doReconfig(configFile));
+    this.reconfigChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doReconfig(configFile: string): Promise<ReconfigResult> {
+    if (this.stopping) return { ok: false, errors: ['the master is stopping'] };
+    this.logger.info({ event: 'master.reconfiguring', file: configFile }, 'reconfig: loading the config');
+    let next: ResolvedConfig;
+    try {
+      next = (await loadConfig(configFile)).config;
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.message.split('\n').filter(Boolean) : [(err as Error)?.message ?? String(err)];
+      this.logger.error({ event: 'master.reconfigRejected', errors }, `reconfig rejected; the old config stays in force:\n${errors.join('\n')}`);
+      return { ok: false, errors };
+    }
+    const plan = planReconfig(this.config, next);
+    if (plan.refused.length) {
+      this.logger.error({ event: 'master.reconfigRejected', errors: plan.refused }, `reconfig rejected; the old config stays in force: ${plan.refused.join('; ')}`);
+      return { ok: false, errors: plan.refused };
+    }
+    const old = this.config;
+    this.config = next;
+    if (this.opts.useConfigLogLevel && !process.env.BUILDMASTER_LOG_LEVEL) this.rootLogger.level = next.logLevel;
+    try {
+      await this.applyBuildersAndWorkers(plan, next);
+      if (plan.schedulersChanged) await this.schedulers?.reconfig(next.schedulers);
+      await this.historyRecorder?.reconfig(next.history);
+      if (plan.changeSourcesChanged) {
+        await this.changeSources?.stop();
+        this.changeSources = ChangeSources.start(
+          { db: this.db, bus: this.bus, logger: this.rootLogger, masterid: this.masterid, basedir: this.basedir, deadMasterTimeout: old.multiMaster.deadMasterTimeout },
+          next.changeSources,
+        );
+      }
+    } catch (err) {
+      // Half applied (a DB error, say): say so loudly; the next reconfig or a restart converges.
+      this.logger.error({ event: 'master.reconfigFailed', err: (err as Error)?.stack ?? String(err) }, `reconfig failed part way: ${(err as Error)?.message}`);
+      return { ok: false, errors: [`applying the config failed part way: ${(err as Error)?.message ?? String(err)} (reconfig again, or restart the master)`] };
+    }
+    const changes = describePlan(plan);
+    this.logger.info(
+      { event: 'master.reconfigured', changes, restartNeeded: plan.restartNeeded },
+      `reconfig applied${changes.length ? `: ${changes.join('; ')}` : ' (no changes)'}${plan.restartNeeded.length ? `; these settings take effect at the next start: ${plan.restartNeeded.join(', ')}` : ''}`,
+    );
+    return { ok: true, changes, restartNeeded: plan.restartNeeded, plan };
+  }
+
+  /** Builder and worker rows, the workers' connections, and a distributor for the new builders. */
+  private async applyBuildersAndWorkers(plan: ReconfigPlan, next: ResolvedConfig): Promise<void> {
+    const removedIds = plan.builders.removed.map((n) => this.builderIdByName.get(n)).filter((x): x is number => x !== undefined);
+    const { builders, workers } = await registerConfig(this.db, this.masterid, next);
+    for (const w of plan.workers.updated) {
+      const mw = this.workers.get(w.name);
+      if (mw) mw.config = w;
+    }
+    const ids = new Map(workers.map((w) => [w.config.name, w.workerid]));
+    const added = plan.workers.added.map((w) => ({ config: w, workerid: ids.get(w.name)! }));
+    this.workers.start(added);
+    // Not awaited: a worker reconnects (or goes) once its running builds have ended.
+    for (const w of plan.workers.reconnect) void this.workers.retire(w.name, { config: w, workerid: ids.get(w.name)! });
+    for (const name of plan.workers.removed) void this.workers.retire(name);
+
+    this.builderIdByName.clear();
+    this.builderById.clear();
+    for (const b of builders) {
+      this.builderIdByName.set(b.name, b.builderid);
+      this.builderById.set(b.builderid, b);
+    }
+    // A fresh distributor claims for the new builders only; builds it started run on unaffected.
+    await this.distributor.stop();
+    this.distributor = this.makeDistributor(builders);
+    if (!this.stopping) this.distributor.start();
+    for (const b of plan.builders.added) {
+      const builderid = this.builderIdByName.get(b.name)!;
+      this.bus.publish(['builders', String(builderid), 'started'], { builderid, name: b.name, masterid: this.masterid });
+    }
+    for (const builderid of removedIds) this.bus.publish(['builders', String(builderid), 'stopped'], { builderid, masterid: this.masterid });
   }
 
   private async waitForBuilds(ms: number, hurried?: Promise<void>): Promise<void> {
@@ -286,13 +425,38 @@ export class Master {
   }
 
   private startHeartbeat(): void {
-    const everyMs = Math.max(1, this.config.multiMaster.heartbeatInterval) * 1000;
-    // Not unref'd: the heartbeat is what keeps a foreground master's process alive.
-    this.heartbeat = setInterval(() => {
-      markMasterActive(this.db, this.masterid, nowSeconds())
-        .then(() => this.expiry?.run())
-        .catch((err: unknown) => this.logger.error({ event: 'master.heartbeatFailed', err: (err as Error).message }, 'heartbeat failed'));
-    }, everyMs);
+    this.heartbeat = new Heartbeat({
+      db: this.db,
+      logger: this.rootLogger,
+      masterid: this.masterid,
+      intervalSeconds: this.config.multiMaster.heartbeatInterval,
+      afterBeat: () => this.expiry?.run() ?? Promise.resolve(),
+      onDeclaredDead: () => this.rejoin(),
+    });
+    this.heartbeat.start();
+  }
+
+  /**
+   * Another master declared us dead and took our work: our builds were ended RETRY and their
+   * requests released (perhaps already running elsewhere), our fenced claims fail. Stop what still
+   * runs here, housekeep ourselves, re-register our builders and connected workers, and go active
+   * again as a live master.
+   */
+  private async rejoin(): Promise<void> {
+    for (const r of this.running) r.build.stop('master was declared dead by another master', RETRY);
+    await this.waitForBuilds(STOP_BUILDS_BOUND_MS);
+    if (this.stopping) return;
+    await housekeepMaster(this.db, this.bus, this.logger, this.masterid, { stateString: 'interrupted: master was declared dead' });
+    const bmids = await setBuilderMasters(this.db, this.masterid, [...this.builderById.keys()]);
+    for (const b of this.builderById.values()) {
+      const bmid = bmids.get(b.builderid);
+      const ids = b.config.workernames.map((n) => this.workers.get(n)?.workerid).filter((x): x is number => x !== undefined);
+      if (bmid !== undefined) await setConfiguredWorkers(this.db, bmid, ids);
+    }
+    for (const w of this.workers.all()) if (w.connection.isConnected()) await workerConnected(this.db, w.workerid, this.masterid);
+    await markMasterActive(this.db, this.masterid, nowSeconds());
+    this.logger.warn({ event: 'master.rejoined', masterid: this.masterid }, 'master is active again after being declared dead');
+    this.distributor.wake();
   }
 
   /** Dead-master expiry (now, sweeping leftovers, then after each heartbeat) and the schedulers. */
@@ -388,11 +552,28 @@ export class Master {
   }
 }
 
-async function registerBuilders(db: Database, config: ResolvedConfig): Promise<DistributorBuilder[]> {
-  const out: DistributorBuilder[] = [];
+/**
+ * The config's builders and workers in the DB, as this master's: builders rows (created when new),
+ * builder_masters rows for exactly these builders (others of this master removed), workers rows and
+ * each builder's configured_workers. Run at start and by every reconfig.
+ */
+async function registerConfig(
+  db: Database,
+  masterid: number,
+  config: ResolvedConfig,
+): Promise<{ builders: DistributorBuilder[]; workers: { config: ResolvedConfig['workers'][number]; workerid: number }[] }> {
+  const builders: DistributorBuilder[] = [];
   for (const b of config.builders as ResolvedBuilder[]) {
     const builderid = await findOrCreateBuilder(db, b.name, { description: b.description ?? null, tags: b.tags });
-    out.push({ builderid, name: b.name, config: b });
+    builders.push({ builderid, name: b.name, config: b });
   }
-  return out;
+  const workers: { config: ResolvedConfig['workers'][number]; workerid: number }[] = [];
+  for (const w of config.workers) workers.push({ config: w, workerid: await findOrCreateWorker(db, w.name) });
+  const bmids = await setBuilderMasters(db, masterid, builders.map((b) => b.builderid));
+  const workerIds = new Map(workers.map((w) => [w.config.name, w.workerid]));
+  for (const b of builders) {
+    const bmid = bmids.get(b.builderid);
+    if (bmid !== undefined) await setConfiguredWorkers(db, bmid, b.config.workernames.map((n) => workerIds.get(n)).filter((x): x is number => x !== undefined));
+  }
+  return { builders, workers };
 }

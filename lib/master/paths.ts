@@ -6,6 +6,8 @@ export interface MasterPaths {
   config: string;
   packageJson: string;
   pidFile: string;
+  /** What the running master reports to `stop` and `reconfig` (see statusFile.ts). */
+  statusFile: string;
   logFile: string;
   knownHosts: string;
 }
@@ -19,6 +21,7 @@ export function masterPaths(dir: string): MasterPaths {
     config: join(basedir, CONFIG_FILE_NAME),
     packageJson: join(basedir, 'package.json'),
     pidFile: join(basedir, 'buildmaster.pid'),
+    statusFile: join(basedir, 'buildmaster.status.json'),
     logFile: join(basedir, 'master.log'),
     knownHosts: join(basedir, 'known_hosts'),
   };

@@ -6,6 +6,7 @@ import { knownHostsPath } from '../workers/knownHosts.js';
 import { SshConnection } from '../workers/sshConnection.js';
 import type { MessageBus } from './bus.js';
 import type { SecretsLookup } from './secrets.js';
+import { WorkerClaimer } from './workerClaimer.js';
 
 /** Buildbot's quarantine: 10 s after a failure, doubling up to an hour (worker/base.py). */
 export const QUARANTINE_INITIAL_S = 10;
@@ -15,7 +16,8 @@ export const QUARANTINE_MAX_S = 3600;
 export interface ManagedWorker {
   readonly name: string;
   readonly workerid: number;
-  readonly config: WorkerConfig;
+  /** Replaced in place by a reconfig that changes no connection setting. */
+  config: WorkerConfig;
   readonly connection: SshConnection;
   paused: boolean;
   /** Epoch ms until which no build starts here, or undefined. */
@@ -34,6 +36,11 @@ export interface ManagedWorker {
    * last seen, the last failure to connect — so the UI can say why a machine is not building.
    */
   info: Record<string, unknown>;
+  /**
+   * Removed or reconnecting by a reconfig: takes no new build; once its running builds end, its
+   * connection closes and `onRetired` runs (a changed worker then starts again with its new config).
+   */
+  retiring?: { onRetired: () => void; done?: boolean };
 }
 
 export interface WorkerManagerDeps {
@@ -45,6 +52,8 @@ export interface WorkerManagerDeps {
   secrets: SecretsLookup;
   /** SSH reconnect delays (default 1 s … 60 s, the connection's own default). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** How often unheld workers are claimed again (default WORKER_CLAIM_INTERVAL_MS, about 2 s). */
+  workerClaimIntervalMs?: number;
 }
 
 /**
@@ -59,17 +68,45 @@ export class WorkerManager {
   private readonly writes = new Map<string, Promise<void>>();
   private readonly logger: Logger;
   private closing = false;
+  /** A worker is connected only once this master holds it in the DB (one master per slave host). */
+  private readonly claimer: WorkerClaimer;
 
   /** Called when a worker may have become able to take a build (connected, out of quarantine, unpaused). */
   onAvailable: (name: string) => void = () => {};
 
   constructor(private readonly deps: WorkerManagerDeps) {
     this.logger = deps.logger.child({ component: 'workers' });
+    this.claimer = new WorkerClaimer({
+      db: deps.db,
+      logger: this.logger,
+      masterid: deps.masterid,
+      intervalMs: deps.workerClaimIntervalMs,
+      isConfigured: (name) => this.workers.has(name),
+      onWon: (name) =>
+        this.workers.get(name)?.connection.connect().catch(() => {
+          // Reported by the connection's own log and events; it keeps retrying with backoff.
+        }),
+      onLost: (name) => {
+        const w = this.workers.get(name);
+        // Close it once its builds end (they are stopped, the master having been declared dead), then wait for the claim again.
+        if (w && !w.retiring && !this.closing) void this.retire(name, { config: w.config, workerid: w.workerid });
+      },
+    });
   }
 
   /** Creates the connections and starts connecting in the background; never waits for a host. */
   start(workers: { config: WorkerConfig; workerid: number }[]): void {
     for (const { config, workerid } of workers) {
+      const prev = this.workers.get(config.name);
+      if (prev?.retiring && !prev.retiring.done) {
+        // Removed by one reconfig and back in the next while its builds still run: start once it is gone.
+        const then = prev.retiring.onRetired;
+        prev.retiring.onRetired = () => {
+          then();
+          if (!this.closing) this.start([{ config, workerid }]);
+        };
+        continue;
+      }
       const connection = new SshConnection(config, {
         knownHostsFile: knownHostsPath(this.deps.basedir),
         masterDir: this.deps.basedir,
@@ -114,9 +151,7 @@ export class WorkerManager {
       // A host that cannot be reached (or shows an unknown key) is recorded, not just logged.
       connection.on('connectFailed', ({ error }) => this.noteConnectProblem(w, error.message));
       connection.on('hostKeyRejected', (error) => this.noteConnectProblem(w, error.message));
-      connection.connect().catch(() => {
-        // Reported by the connection's own log and events; it keeps retrying with backoff.
-      });
+      this.claimer.add(config.name, workerid); // connects once claimed
     }
   }
 
@@ -131,7 +166,7 @@ export class WorkerManager {
   /** May this worker start a build of `builderid` now? */
   isAvailable(name: string, builderid: number, nowMs = Date.now()): boolean {
     const w = this.workers.get(name);
-    if (!w || this.closing) return false;
+    if (!w || this.closing || w.retiring) return false;
     return (
       w.connection.isConnected() &&
       !w.paused &&
@@ -154,7 +189,38 @@ export class WorkerManager {
     const n = (w.busyBuilders.get(builderid) ?? 1) - 1;
     if (n > 0) w.busyBuilders.set(builderid, n);
     else w.busyBuilders.delete(builderid);
-    this.onAvailable(name);
+    if (w.retiring && w.running === 0) void this.finishRetiring(w);
+    else this.onAvailable(name);
+  }
+
+  /**
+   * Reconfig: stop giving `name` builds; once its running builds have ended, close its connection,
+   * record it disconnected and forget it; then `next` (its new settings) starts, if given. Resolves
+   * when it is retired — at once when nothing runs there.
+   */
+  retire(name: string, next?: { config: WorkerConfig; workerid: number }): Promise<void> {
+    const w = this.mustGet(name);
+    return new Promise<void>((resolve) => {
+      w.retiring = {
+        onRetired: () => {
+          if (next && !this.closing) this.start([next]);
+          resolve();
+        },
+      };
+      this.logger.info({ event: 'worker.retiring', worker: name, running: w.running, reconnect: !!next }, `worker ${name} ${next ? 'reconnects with its new settings' : 'is removed'}${w.running ? ` once its ${w.running} build(s) end` : ''}`);
+      if (w.running === 0) void this.finishRetiring(w);
+    });
+  }
+
+  private async finishRetiring(w: ManagedWorker): Promise<void> {
+    if (!w.retiring || w.retiring.done) return;
+    w.retiring.done = true;
+    if (this.workers.get(w.name) === w) this.workers.delete(w.name);
+    const wasConnected = w.connection.isConnected();
+    await w.connection.close().catch(() => undefined);
+    if (wasConnected) this.write(w, () => workerDisconnected(this.deps.db, w.workerid, this.deps.masterid), 'disconnected', 'reconfig');
+    await this.writes.get(w.name);
+    w.retiring?.onRetired();
   }
 
   /** Buildbot's putInQuarantine: no builds here for a while, each time twice as long (up to an hour). */
@@ -196,6 +262,7 @@ export class WorkerManager {
   /** Closes every connection and waits for the disconnects to be written. */
   async stop(): Promise<void> {
     this.closing = true;
+    await this.claimer.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.all(
@@ -204,9 +271,12 @@ export class WorkerManager {
         await w.connection.close();
         // close() does not emit 'disconnected' (no reconnect follows), so write it here.
         if (wasConnected) this.write(w, () => workerDisconnected(this.deps.db, w.workerid, this.deps.masterid), 'disconnected');
+        w.retiring?.onRetired(); // closing: nothing starts again
       }),
     );
     await Promise.all(this.writes.values());
+    // Connections closed: another master may drive these hosts now.
+    await this.claimer.releaseAll().catch((err: Error) => this.logger.error({ event: 'worker.releaseClaimsFailed', err: err.message }, 'could not release the worker claims'));
   }
 
   private mustGet(name: string): ManagedWorker {

@@ -30,6 +30,7 @@ import type { CommandEnv } from '../workers/types.js';
 import { buildProperties, loadRequestInputs, workerBuilddir } from './buildProperties.js';
 import type { BuildsetCache } from './buildsetCache.js';
 import { dbLogSink } from './dbLogSink.js';
+import { acquireLocksWaiting, lockRequests, releaseLocks } from './locks.js';
 import { DeferredText } from './deferredText.js';
 import { publishBuildset, publishBuildsetFacts, publishRequest, publishRequestRow } from './messages.js';
 import type { Properties } from './properties.js';
@@ -199,6 +200,10 @@ export class Build {
       );
     } finally {
       conn.off('disconnected', onDisconnect);
+      // However the build ended, it holds no lock past this point (a dead master's go in housekeeping).
+      await releaseLocks(this.deps, { buildid: this.buildid, stepid: null }).catch((err) =>
+        this.logger.error({ event: 'build.releaseLocksFailed', err: (err as Error).message }, 'could not release the build\'s locks'),
+      );
     }
     return { results: this.results };
   }
@@ -260,6 +265,18 @@ export class Build {
     }
 
     this.setState('acquiring locks');
+    const locks = lockRequests(builder.config.locks, { workerid: worker.workerid, name: worker.config.name });
+    this.preparing = new AbortController();
+    try {
+      const held = !this.stopped && (await acquireLocksWaiting(this.deps, { buildid: this.buildid, stepid: null, masterid: this.deps.masterid }, locks, { signal: this.preparing.signal }));
+      if (!held) {
+        await prep.finish(CANCELLED, 'worker_preparation (cancelled)');
+        await this.finish(buildFinalStateString(this.results, { stoppedReason: this.stoppedReason }), this.results);
+        return undefined;
+      }
+    } finally {
+      this.preparing = undefined;
+    }
     await prep.finish(SUCCESS, `worker ${worker.config.name} ready`);
     this.setState('building');
     return {
@@ -283,6 +300,7 @@ export class Build {
       workerName: worker.config.name,
       nowS: this.nowS,
       knownSteps: this.knownSteps,
+      locks: { masterid: this.deps.masterid, workerid: worker.workerid },
     };
   }
 

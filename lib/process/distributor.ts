@@ -31,6 +31,7 @@ import type { MessageBus } from '../master/bus.js';
 import type { Logger } from '../util/log.js';
 import type { BuildsetCache } from './buildsetCache.js';
 import { RequestHandleLoader, type BuilderHandle, type WorkerHandle } from './handles.js';
+import { LOCKS_RELEASED, withLockCheck } from './locks.js';
 import { publishRequest, publishRequestRow } from './messages.js';
 import { WorkerChooser } from './workerChooser.js';
 
@@ -72,6 +73,11 @@ export interface DistributorDeps {
   random?: () => number;
   /** The master's cache of buildsets, for request handles (optional). */
   buildsets?: BuildsetCache;
+  /**
+   * Claim only while this master's row is active (claimRequests' onlyWhileActive): a master that
+   * others declared dead claims nothing more. The Master sets it; bare distributors in tests need not.
+   */
+  fenceClaims?: boolean;
 }
 
 const WAKE_EVENTS: readonly (readonly string[])[] = [
@@ -79,6 +85,7 @@ const WAKE_EVENTS: readonly (readonly string[])[] = [
   ['buildrequests', '*', 'unclaimed'],
   ['workers', '*', 'connected'],
   ['builds', '*', 'finished'],
+  LOCKS_RELEASED,
 ];
 
 export class Distributor {
@@ -221,7 +228,7 @@ export class Distributor {
 
   private async serveBuilder(b: DistributorBuilder, oldestTime: number | undefined, loader: RequestHandleLoader): Promise<void> {
     const handle = this.builderHandle(b, oldestTime);
-    const fns = { nextBuild: b.config.nextBuild, nextWorker: b.config.nextWorker, canStartBuild: b.config.canStartBuild };
+    const fns = { nextBuild: b.config.nextBuild, nextWorker: b.config.nextWorker, canStartBuild: withLockCheck(this.deps.db, b.config.locks, b.config.canStartBuild) };
     const limit = this.deps.pendingLimit ?? 500;
     // Without nextBuild (which sees the whole queue) or canStartBuild (which may pass requests over),
     // each free worker takes the next request in order: read no more than they can take.
@@ -234,11 +241,17 @@ export class Distributor {
       if (!choice) return;
       const brid = choice.request.id;
       const now = this.deps.now?.() ?? Math.floor(Date.now() / 1000);
-      const { claimed } = await claimRequests(this.deps.db, [brid], this.deps.masterid, now);
+      const { claimed } = await claimRequests(this.deps.db, [brid], this.deps.masterid, now, undefined, { onlyWhileActive: this.deps.fenceClaims });
       if (!claimed.includes(brid)) {
         // Another master won it: our view of the queue is stale, so read it again.
         this.logger.debug({ event: 'distributor.claimLost', builder: b.name, brid }, 'request claimed elsewhere');
         rows = await getPendingRequests(this.deps.db, { builderid: b.builderid, limit: wanted() });
+        if (rows.some((r) => r.id === brid)) {
+          // Still pending, yet not ours: the claim was refused (this master was declared dead, or
+          // the request just completed). Trying again now would spin; the next pass will tell.
+          this.logger.warn({ event: 'distributor.claimRefused', builder: b.name, brid }, `claim of request ${brid} refused: is this master still active?`);
+          return;
+        }
         current = chooser();
         continue;
       }

@@ -11,7 +11,7 @@ import { addLog } from '../db/logs.js';
 import { addStep, addStepUrl, completeStep, setStepStateString, type KnownSteps } from '../db/steps.js';
 import { LogWriter, type LogSink, type LogType } from '../logs/logWriter.js';
 import type { MessageBus } from '../master/bus.js';
-import { isStepAbort } from '../steps/stepAbort.js';
+import { isStepAbort, StepAbort } from '../steps/stepAbort.js';
 import { stepDefinition } from '../steps/registry.js';
 import { joinList } from '../steps/summaries.js';
 import type { BuildSourceStamp, StepContext, StepDefinition, StepOutcome } from '../steps/types.js';
@@ -23,6 +23,7 @@ import type { Properties, PropertyValue } from './properties.js';
 import { render, type RenderContext } from './render.js';
 import { buildSummaryPolicy, CANCELLED, EXCEPTION, resultName, RETRY, SKIPPED, SUCCESS, type ResultCode } from './results.js';
 import { DeferredText } from './deferredText.js';
+import { acquireLocksWaiting, lockRequests, releaseLocks } from './locks.js';
 import type { SecretMasker } from './secretMasker.js';
 
 /** What the build lends each step. */
@@ -49,6 +50,8 @@ export interface StepEnvironment {
   nowS: () => number;
   /** The build's steps so far, which its steps' INSERTs keep up to date (see addStep). */
   knownSteps?: KnownSteps;
+  /** Who takes the step's locks (without it, a step's `locks` are not taken). */
+  locks?: { masterid: number; workerid: number };
 }
 
 /** How the build interrupts the running step. */
@@ -135,6 +138,8 @@ export class StepRunner implements StepControl {
   private results: number | undefined;
   private cancelLog: Promise<void> | undefined;
   private stateText: DeferredText | undefined;
+  /** Waiting for the step's locks (Buildbot's _waitingForLocks). */
+  private waitingForLocks = false;
 
   constructor(
     private readonly env: StepEnvironment,
@@ -151,7 +156,7 @@ export class StepRunner implements StepControl {
 
   /** Buildbot's `cancelled` log, holding the reason the build was stopped. */
   private logCancelled(): void {
-    this.cancelLog = this.addCompleteLog('cancelled', this.stopped ?? '').catch((err) =>
+    this.cancelLog = this.addCompleteLog(this.waitingForLocks ? 'cancelled while waiting for locks' : 'cancelled', this.stopped ?? '').catch((err) =>
       this.env.logger.warn({ event: 'step.logFailed', err: (err as Error).message }, 'could not write the cancelled log'),
     );
   }
@@ -277,7 +282,44 @@ export class StepRunner implements StepControl {
     return p.isAbsolute(w) ? w : p.joinPath(this.env.builddir, w);
   }
 
+  /** Runs the step; whatever locks it took are released however it ends. */
   async run(): Promise<StepResult> {
+    const locks = this.env.locks ? lockRequests(this.step.locks, { workerid: this.env.locks.workerid, name: this.env.workerName }) : [];
+    try {
+      return await this.runStep(locks);
+    } finally {
+      if (locks.length > 0 && this.stepid >= 0) await this.releaseStepLocks();
+    }
+  }
+
+  private releaseStepLocks(): Promise<unknown> {
+    return releaseLocks(this.env, { buildid: this.env.buildid, stepid: this.stepid }).catch((err) =>
+      this.env.logger.error({ event: 'step.releaseLocksFailed', stepid: this.stepid, err: (err as Error).message }, 'could not release a step\'s locks'),
+    );
+  }
+
+  /**
+   * Buildbot's BuildStep.acquireLocks, after the step row exists: all of them or none, waiting
+   * ('waiting for locks') while another build holds them. False when the step was stopped first.
+   */
+  private async acquireStepLocks(locks: ReturnType<typeof lockRequests>): Promise<boolean> {
+    if (locks.length === 0) return true;
+    if (this.stopped !== undefined) return false;
+    const holder = { buildid: this.env.buildid, stepid: this.stepid, masterid: this.env.locks!.masterid };
+    try {
+      return await acquireLocksWaiting(this.env, holder, locks, {
+        signal: this.controller.signal,
+        onWaiting: () => {
+          this.waitingForLocks = true;
+          void this.setState('waiting for locks');
+        },
+      });
+    } finally {
+      this.waitingForLocks = false;
+    }
+  }
+
+  private async runStep(locks: ReturnType<typeof lockRequests>): Promise<StepResult> {
     const env = this.env;
     let def: StepDefinition | undefined;
     let rendered: ResolvedStep = this.step;
@@ -304,6 +346,7 @@ export class StepRunner implements StepControl {
 
     try {
       def = stepDefinition(this.step.kind);
+      if (!(await this.acquireStepLocks(locks))) throw StepAbort.cancelled('cancelled while waiting for locks');
       rendered = (await render(this.step, env.renderContext)) as ResolvedStep;
       await this.setState(currentSummary(rendered));
       const doStep = typeof rendered.doStepIf === 'function' ? await rendered.doStepIf(this.handle()) : rendered.doStepIf !== false;
@@ -337,6 +380,8 @@ export class StepRunner implements StepControl {
       hidden = false;
     }
 
+    // Released before the step's bookkeeping, as Buildbot does, so the next holder starts sooner.
+    if (locks.length > 0) await this.releaseStepLocks();
     await this.cancelLog;
     await Promise.all(this.logs.map((l) => l.finish()));
     const summary = env.masker.mask(resultSummary(def, rendered, outcome, results));

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from '../util/log.js';
+import { mountApi } from './api/index.js';
 import { configuredUsers, type WwwContext, type WwwMaster } from './context.js';
 import { registerChangeHooks } from './routes/changeHook.js';
 import { registerForceSchedulers, ROOT_LINK as FORCESCHEDULERS } from './routes/forceschedulers.js';
@@ -32,6 +33,8 @@ export function createApp(w: WwwContext): Koa {
       ctx.body = JSON.stringify({ error: expose ? (err as Error).message : 'internal error' });
     }
   });
+  // The data API answers GET/HEAD under /api/v2 before the routes (which keep the POST controls).
+  mountApi(app, w);
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.on('error', () => {

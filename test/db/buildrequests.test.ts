@@ -7,15 +7,17 @@ import {
   getRequests,
   getRequestsOfBuildset,
   pendingBuilderIds,
+  pendingOldestByBuilder,
   pendingRequestsQuery,
   releaseMasterClaims,
   unclaimRequests,
 } from '../../lib/db/buildrequests.js';
 import { addBuildset } from '../../lib/db/buildsets.js';
 import { findOrCreateBuilder } from '../../lib/db/builders.js';
-import { findOrCreateMaster } from '../../lib/db/masters.js';
+import { findOrCreateMaster, markMasterActive, markMasterInactive } from '../../lib/db/masters.js';
 import { FAILURE, SUCCESS } from '../../lib/process/results.js';
-import { select } from '../../lib/db/query.js';
+import { insert, select } from '../../lib/db/query.js';
+import type { Database } from '../../lib/db/connection.js';
 import { forEachDialect } from '../support/databases.js';
 import { addRequests, seed } from './dataSeed.js';
 
@@ -47,6 +49,86 @@ forEachDialect('db/buildrequests', (h) => {
       expect(plan.join(' | ')).to.match(/SEARCH c USING COVERING INDEX buildrequest_claims_brids/);
       expect(plan.some((d) => /^SCAN (br|buildrequests)\b/.test(d)), plan.join(' | ')).to.equal(false);
     }
+  });
+
+  it('finds pending requests through indexes on MySQL too (EXPLAIN): complete index, then the claims unique index', async function () {
+    if (h.dialect !== 'mysql') this.skip();
+    const db = await h.open();
+    const s = await seed(db);
+    await addFinishedRequests(db, s.builderid, 5000, s.masterid);
+    await addRequests(db, s.builderid, 20);
+    await db.sequelize.query('ANALYZE TABLE buildrequests, buildrequest_claims');
+    for (const opts of [{}, { builderid: s.builderid }, { limit: 5 }]) {
+      const { sql, params } = pendingRequestsQuery(opts);
+      const plan = await select<{ table: string; type: string; key: string | null; rows: number }>(db, `EXPLAIN ${sql}`, params);
+      const br = plan.find((r) => r.table === 'br')!;
+      const c = plan.find((r) => r.table === 'c')!;
+      expect(c.type, JSON.stringify(plan)).to.match(/^(eq_ref|ref)$/);
+      expect(br.type, JSON.stringify(plan)).to.not.equal('ALL');
+      expect(br.key, JSON.stringify(plan)).to.match(/^buildrequests_(complete|builderid)$/);
+      expect(Number(br.rows), JSON.stringify(plan)).to.be.lessThan(1000);
+      expect(c.key, JSON.stringify(plan)).to.equal('buildrequest_claims_brids');
+    }
+  });
+
+  it('a scheduling pass reads no more rows with 100,000 finished requests than with 100 (MySQL handler counters; sqlite plan after ANALYZE)', async function () {
+    this.timeout(180_000);
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateBuilder(db, 'other');
+    await addFinishedRequests(db, s.builderid, 100, s.masterid);
+    await addRequests(db, s.builderid, 30);
+    await addRequests(db, other, 30);
+    const pass = async () => {
+      await pendingOldestByBuilder(db);
+      await getPendingRequests(db, { builderid: s.builderid, limit: 4 });
+      await getPendingRequests(db, { builderid: other, limit: 4 });
+    };
+    if (h.dialect === 'mysql') {
+      // One connection, so the session's counters are the pass's own.
+      const rowsRead = () => db.transaction(async (t) => {
+        const read = async () => {
+          const rows = await select<{ Variable_name: string; Value: string }>(db, "SHOW SESSION STATUS LIKE 'Handler_read%'", [], t);
+          return rows.reduce((n, r) => n + Number(r.Value), 0);
+        };
+        const before = await read();
+        await pendingOldestByBuilder(db, t);
+        await getPendingRequests(db, { builderid: s.builderid, limit: 4 }, t);
+        await getPendingRequests(db, { builderid: other, limit: 4 }, t);
+        return (await read()) - before;
+      });
+      const small = await rowsRead();
+      await addFinishedRequests(db, s.builderid, 100_000, s.masterid);
+      await db.sequelize.query('ANALYZE TABLE buildrequests, buildrequest_claims');
+      const big = await rowsRead();
+      expect(big, `rows read with 100k finished (${big}) vs 100 (${small})`).to.be.at.most(small + 10);
+      expect(small).to.be.greaterThan(0);
+    } else {
+      await addFinishedRequests(db, s.builderid, 100_000, s.masterid);
+      await db.sequelize.query('ANALYZE');
+      for (const opts of [{}, { builderid: other, limit: 4 }]) {
+        const { sql, params } = pendingRequestsQuery(opts);
+        const plan = (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join(' | ');
+        expect(plan).to.match(/USING (COVERING )?INDEX buildrequests_complete/);
+        expect(plan).to.not.match(/^SCAN br\b|\| SCAN br\b/);
+      }
+      const plan = (await select<{ detail: string }>(db, 'EXPLAIN QUERY PLAN SELECT br.builderid, MIN(br.submitted_at) FROM buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id WHERE br.complete = 0 AND c.brid IS NULL GROUP BY br.builderid')).map((r) => r.detail).join(' | ');
+      expect(plan).to.match(/INDEX buildrequests_complete/);
+    }
+    await pass();
+    expect((await getPendingRequests(db)).length).to.equal(60);
+  });
+
+  it('a fenced claim (onlyWhileActive) succeeds only while the master is active: a master declared dead claims nothing', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const [a, b, c] = await addRequests(db, s.builderid, 3);
+    expect(await claimRequests(db, [a!], s.masterid, 4000, undefined, { onlyWhileActive: true })).to.deep.equal({ claimed: [], conflicts: [a] });
+    await markMasterActive(db, s.masterid, 4000);
+    expect(await claimRequests(db, [a!, b!], s.masterid, 4000, undefined, { onlyWhileActive: true })).to.deep.equal({ claimed: [a, b], conflicts: [] });
+    expect(await markMasterInactive(db, s.masterid, undefined, 5000)).to.equal(true);
+    expect(await claimRequests(db, [c!], s.masterid, 4001, undefined, { onlyWhileActive: true })).to.deep.equal({ claimed: [], conflicts: [c] });
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([c]);
   });
 
   it('claims requests for a master; claimed and completed ones are no longer pending', async () => {
@@ -193,6 +275,20 @@ forEachDialect('db/buildrequests', (h) => {
     expectPartition(brids, r1, r2);
   });
 });
+
+/** `n` finished requests (complete = 1) in one buildset, each with its claim kept, inserted in bulk. */
+async function addFinishedRequests(db: Database, builderid: number, n: number, masterid?: number): Promise<void> {
+  const { bsid } = await addBuildset(db, { sourcestamps: [{}], reason: 'history', properties: {}, builderids: [], submitted_at: 100 });
+  for (let done = 0; done < n; done += 2000) {
+    const rows = Math.min(2000, n - done);
+    const params: number[] = [];
+    for (let i = 0; i < rows; i++) params.push(bsid, builderid, 100 + done + i, 200 + done + i);
+    await insert(db, `INSERT INTO buildrequests (buildsetid, builderid, priority, complete, results, submitted_at, complete_at, waited_for) VALUES ${Array(rows).fill('(?, ?, 0, 1, 0, ?, ?, 0)').join(', ')}`, params);
+  }
+  if (masterid !== undefined) {
+    await insert(db, 'INSERT INTO buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, 150 FROM buildrequests WHERE buildsetid = ?', [masterid, bsid]);
+  }
+}
 
 /** Every request won by exactly one of the two, and each lost exactly what the other won. */
 function expectPartition(brids: number[], r1: { claimed: number[]; conflicts: number[] }, r2: { claimed: number[]; conflicts: number[] }): void {

@@ -5,11 +5,12 @@ import { addBuild, getBuild } from '../../lib/db/builds.js';
 import { addBuildset } from '../../lib/db/buildsets.js';
 import { findOrCreateChangesource, getChangesourceMasters } from '../../lib/db/changesources.js';
 import { addLog, getLogs } from '../../lib/db/logs.js';
-import { findOrCreateMaster, getMaster, markMasterActive, markMasterInactive } from '../../lib/db/masters.js';
+import { findOrCreateMaster, getMaster, heartbeatMaster, markMasterActive, markMasterInactive } from '../../lib/db/masters.js';
 import { claimScheduler, findSchedulerId, getScheduler } from '../../lib/db/schedulers.js';
 import { addStep, getSteps } from '../../lib/db/steps.js';
 import { MessageBus, type RoutingKey } from '../../lib/master/bus.js';
 import { MasterExpiry } from '../../lib/master/expiry.js';
+import { Heartbeat } from '../../lib/master/heartbeat.js';
 import { RETRY } from '../../lib/process/results.js';
 import { silentLogger } from '../../lib/util/log.js';
 import { forEachDialect } from '../support/databases.js';
@@ -78,7 +79,7 @@ forEachDialect('master/expiry', (h) => {
     expect(await e2.run()).to.deep.equal([]);
   });
 
-  it('never expires itself, and at start sweeps inactive masters that still hold requests', async () => {
+  it('never expires itself; each pass housekeeps inactive masters that still hold requests, and the start sweep also those with only builds', async () => {
     const db = await h.open();
     const me = await findOrCreateMaster(db, 'host:/me');
     await markMasterActive(db, me, NOW - 1000); // our own clock was off: still not us
@@ -88,10 +89,45 @@ forEachDialect('master/expiry', (h) => {
     const bus = new MessageBus();
     const e = new MasterExpiry({ db, bus, logger: silentLogger(), masterid: me, deadMasterTimeout: 60, now: () => NOW });
     expect(await e.run()).to.deep.equal([]);
-    expect(await getRequest(db, d.brid)).to.include({ claimed_by_masterid: d.dead });
-    expect(await e.run({ sweep: true })).to.deep.equal([]);
     expect(await getRequest(db, d.brid)).to.include({ claimed_by_masterid: null });
     expect(await getBuild(db, d.buildid)).to.include({ results: RETRY });
     expect(await getMaster(db, me)).to.include({ active: 1 });
+
+    // Only an unfinished build left (its request completed, say): the start sweep finds it.
+    const only = await deadMaster(db, 'host:/build-only', NOW - 500);
+    await db.sequelize.query('DELETE FROM buildrequest_claims WHERE brid = ?', { replacements: [only.brid] });
+    expect(await markMasterInactive(db, only.dead)).to.equal(true);
+    await e.run();
+    expect(await getBuild(db, only.buildid)).to.include({ results: null });
+    await e.run({ sweep: true });
+    expect(await getBuild(db, only.buildid)).to.include({ results: RETRY });
+  });
+
+  it('a master whose beat landed after the expirer read it is not expired; one expired finds out on its next beat', async () => {
+    const db = await h.open();
+    const me = await findOrCreateMaster(db, 'host:/me');
+    const slow = await findOrCreateMaster(db, 'host:/slow');
+    await markMasterActive(db, me, NOW);
+    await markMasterActive(db, slow, NOW - 61);
+    // The expirer read `slow` as silent; then slow's beat lands; then the conditional UPDATE runs.
+    expect(await heartbeatMaster(db, slow, NOW)).to.equal(true);
+    expect(await markMasterInactive(db, slow, undefined, NOW - 60)).to.equal(false);
+    expect(await getMaster(db, slow)).to.include({ active: 1, last_active: NOW });
+
+    await markMasterActive(db, slow, NOW - 61);
+    const e = new MasterExpiry({ db, bus: new MessageBus(), logger: silentLogger(), masterid: me, deadMasterTimeout: 60, now: () => NOW });
+    expect(await e.run()).to.deep.equal([slow]);
+    // The slow master's next beat does not revive it: it is told it was declared dead.
+    expect(await heartbeatMaster(db, slow, NOW + 1)).to.equal(false);
+    expect(await getMaster(db, slow)).to.include({ active: 0, last_active: NOW - 61 });
+
+    let declaredDead = 0;
+    const beat = new Heartbeat({ db, logger: silentLogger(), masterid: slow, intervalSeconds: 1, now: () => NOW + 2, onDeclaredDead: async () => void declaredDead++ });
+    expect(await beat.beat()).to.equal('declaredDead');
+    expect(declaredDead).to.equal(1);
+    const alive = new Heartbeat({ db, logger: silentLogger(), masterid: me, intervalSeconds: 1, now: () => NOW + 2, onDeclaredDead: async () => void declaredDead++ });
+    expect(await alive.beat()).to.equal('alive');
+    expect(await getMaster(db, me)).to.include({ active: 1, last_active: NOW + 2 });
+    expect(declaredDead).to.equal(1);
   });
 });

@@ -235,6 +235,28 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const list = () => z.array(z.unknown());
 
 /** The top level; the four lists come back unparsed (validate.ts parses their elements). */
+/** history.knownIssues[i]: a title, and a pattern (compiling) or a signature. */
+const knownIssueRule = () =>
+  obj({
+    title: z.string().min(1).max(255),
+    url: z.string().min(1).max(1024).optional(),
+    pattern: z
+      .custom<RegExp | string>((v) => v instanceof RegExp || typeof v === 'string', { error: (iss) => `expected a RegExp or a regex string, got ${describeValue(iss.input)}` })
+      .superRefine((v, ctx) => {
+        if (typeof v !== 'string') return;
+        try {
+          new RegExp(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `invalid regex: ${(err as Error).message}` });
+        }
+      })
+      .optional(),
+    signature: z.string().min(1).optional(),
+    builders: z.array(z.string().min(1)).optional(),
+  }).superRefine((r, ctx) => {
+    if (r.pattern === undefined && r.signature === undefined) ctx.addIssue({ code: 'custom', message: 'needs a pattern or a signature' });
+  });
+
 export const masterTop = obj({
   title: str().optional(),
   titleURL: str().optional(),
@@ -268,8 +290,29 @@ export const masterTop = obj({
     changeHorizon: count().optional(),
     buildHorizon: duration().optional(),
     testResultHorizon: duration().optional(),
+    changeAgeHorizon: duration().optional(),
+    signatureHorizon: duration().optional(),
+    interval: duration().optional(),
+    batchSize: positiveInt().optional(),
+    maxBatchMs: positiveInt().optional(),
   }).optional(),
   secrets: obj({ values: stringRecord().optional(), dir: z.string().min(1).optional() }).optional(),
+  history: obj({
+    maxErrorLines: positiveInt().optional(),
+    knownIssues: z.array(knownIssueRule()).superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((r, i) => {
+        if (seen.has(r.title)) ctx.addIssue({ code: 'custom', message: `duplicate known issue title "${r.title}"`, path: [i, 'title'] });
+        seen.add(r.title);
+      });
+    }).optional(),
+    regression: obj({
+      backWindow: positiveInt().optional(),
+      forwardWindow: positiveInt().optional(),
+      tThreshold: z.number().positive().optional(),
+      minChangePercent: z.number().min(0).optional(),
+    }).optional(),
+  }).optional(),
   multiMaster: obj({ heartbeatInterval: duration().optional(), deadMasterTimeout: duration().optional() })
     .superRefine((m, ctx) => {
       const beat = m.heartbeatInterval ?? MULTI_MASTER_DEFAULTS.heartbeatInterval;
@@ -280,10 +323,29 @@ export const masterTop = obj({
       }
     })
     .optional(),
+  shutdown: obj({ buildBound: duration().optional() }).optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
 });
 
+/** Buildbot's plain `stop` ends builds at once; we give them this long (seconds) first. */
+export const SHUTDOWN_BUILD_BOUND_S = 30;
+
 export type MasterTop = z.output<typeof masterTop>;
+
+/** history: error lines kept per log; Perfherder's regression defaults (back/forward windows in builds). */
+export const HISTORY_DEFAULTS = { maxErrorLines: 100, regression: { backWindow: 12, forwardWindow: 12, tThreshold: 7, minChangePercent: 2 } } as const;
+
+function resolveHistory(h: MasterTop['history']) {
+  return {
+    maxErrorLines: h?.maxErrorLines ?? HISTORY_DEFAULTS.maxErrorLines,
+    knownIssues: (h?.knownIssues ?? []).map(({ pattern, ...r }) => ({ ...r, ...(pattern !== undefined ? { pattern: typeof pattern === 'string' ? new RegExp(pattern) : pattern } : {}) })),
+    regression: { ...HISTORY_DEFAULTS.regression, ...definedOnly(h?.regression ?? {}) },
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 /** The top-level settings with their defaults (the lists are filled in by validate.ts). */
 export function resolveTop(o: MasterTop) {
@@ -306,10 +368,12 @@ export function resolveTop(o: MasterTop) {
     collapseRequests: o.collapseRequests ?? MASTER_DEFAULTS.collapseRequests,
     properties: { ...(o.properties ?? {}) },
     janitor,
+    history: resolveHistory(o.history),
     multiMaster: {
       heartbeatInterval: o.multiMaster?.heartbeatInterval ?? MULTI_MASTER_DEFAULTS.heartbeatInterval,
       deadMasterTimeout: o.multiMaster?.deadMasterTimeout ?? MULTI_MASTER_DEFAULTS.deadMasterTimeout,
     },
+    shutdown: { buildBound: o.shutdown?.buildBound ?? SHUTDOWN_BUILD_BOUND_S },
     logLevel: o.logLevel ?? MASTER_DEFAULTS.logLevel,
   };
 }
