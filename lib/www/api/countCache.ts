@@ -61,20 +61,29 @@ async function prefixCount(db: Database, from: string, id: string, where: string
  * The number of rows of `table` matching `where` (a ` WHERE …` clause or ''), `id` being the
  * table's increasing primary key column.
  */
-export async function cachedCount(db: Database, table: string, id: string, where: string, params: readonly unknown[]): Promise<number> {
+export async function cachedCount(
+  db: Database,
+  table: string,
+  id: string,
+  where: string,
+  params: readonly unknown[],
+  opts: { slowMs?: number; refreshMs?: number } = {},
+): Promise<number> {
   const from = table;
+  const slowMs = opts.slowMs ?? SLOW_MS;
+  const refreshMs = opts.refreshMs ?? REFRESH_MS;
   const cache = cacheOf(db);
   const key = `${from}\u0000${where}\u0000${JSON.stringify(params)}`;
   const entry = cache.get(key);
   if (entry === undefined || entry.kind === 'fast') {
-    if (entry && Date.now() - entry.at <= REFRESH_MS) return (await prefixCount(db, from, id, where, params)).n;
+    if (entry && Date.now() - entry.at <= refreshMs) return (await prefixCount(db, from, id, where, params)).n;
     const t0 = performance.now();
     const { n, max } = await prefixCount(db, from, id, where, params);
-    const slow = performance.now() - t0 > SLOW_MS;
+    const slow = performance.now() - t0 > slowMs;
     remember(cache, key, slow ? { kind: 'split', prefix: n, upTo: max, at: Date.now(), refreshing: false } : { kind: 'fast', at: Date.now() });
     return n;
   }
-  if (!entry.refreshing && Date.now() - entry.at > REFRESH_MS) {
+  if (!entry.refreshing && Date.now() - entry.at > refreshMs) {
     entry.refreshing = true;
     prefixCount(db, from, id, where, params)
       .then(({ n, max }) => Object.assign(entry, { prefix: n, upTo: max, at: Date.now() }))
