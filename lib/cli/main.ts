@@ -13,6 +13,7 @@ import { registerSendchange } from './sendchange.js';
 import { registerTry } from './try.js';
 import { registerCleanupdb } from './cleanupdb.js';
 import { registerParseLog } from './parseLog.js';
+import { registerHashPassword } from './hashPassword.js';
 import { Output } from './output.js';
 
 /** Exit codes: 0 ok, 1 the user's to fix (config, DB state, directory), 2 wrong usage, 70 our bug. */
@@ -56,6 +57,7 @@ export function buildProgram(out: Output): Command {
   registerTry(program, out);
   registerCleanupdb(program, out);
   registerParseLog(program, out);
+  registerHashPassword(program, out);
   return program;
 }
 

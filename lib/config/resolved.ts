@@ -349,6 +349,18 @@ export interface ResolvedChangeHooks {
   github?: ResolvedGithubHook;
 }
 
+export interface ResolvedWwwAuth {
+  /** `passwordHash` is 'scrypt$…' (or 'sha256:…'); a plain password is kept as `password`. */
+  users: { username: string; passwordHash?: string; password?: string; roles: string[] }[];
+  tokens: { name: string; tokenHash?: string; token?: string | Secret; roles: string[] }[];
+  requireLogin: boolean;
+}
+
+export interface ResolvedWwwAuthz {
+  allowRules: { action: string; builder?: string; role: string; defaultDeny: boolean }[];
+  roleMatchers: { roles: string[]; usernames: string[] }[];
+}
+
 export interface ResolvedConfig {
   /** The master directory (the config file's directory): relative paths are taken from it. */
   basedir: string;
@@ -356,7 +368,15 @@ export interface ResolvedConfig {
   titleURL: string;
   buildbotURL: string;
   db: { url: string };
-  www: { host: string; port: number; users: { username: string; password: string }[]; changeHooks?: ResolvedChangeHooks };
+  www: {
+    host: string;
+    port: number;
+    users: { username: string; password: string }[];
+    changeHooks?: ResolvedChangeHooks;
+    /** Only when configured (www.auth / www.authz). */
+    auth?: ResolvedWwwAuth;
+    authz?: ResolvedWwwAuthz;
+  };
   workers: WorkerConfig[];
   builders: ResolvedBuilder[];
   schedulers: ResolvedScheduler[];

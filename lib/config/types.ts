@@ -172,6 +172,31 @@ export interface WwwOptions {
   users?: { username: string; password: string }[];
   /** HTTP change hooks, by dialect (Buildbot's change_hook_dialects): POST /change_hook/<dialect>. */
   changeHooks?: ChangeHooksOptions;
+  /** Users, API tokens and login (docs/web.md "Authentication and roles"); `users` above is its deprecated form. */
+  auth?: WwwAuthOptions;
+  /** Which roles may do what: Buildbot's authz (allowRules, roleMatchers), simplified. */
+  authz?: WwwAuthzOptions;
+}
+
+/** People and scripts the web server knows. Without any, only this machine may control the master. */
+export interface WwwAuthOptions {
+  /** `passwordHash` is what `buildmaster hash-password` prints ('scrypt$…'); a plain `password` works, with a warning. */
+  users?: { username: string; passwordHash?: string; password?: string; roles?: string[] }[];
+  /** For `Authorization: Bearer <token>`: the token's hash (hash-password), or the token itself (better a Secret). */
+  tokens?: { name: string; tokenHash?: string; token?: string | Secret; roles?: string[] }[];
+  /** Reads (the data API, live events) need a login too (default false: anonymous may read). */
+  requireLogin?: boolean;
+}
+
+/**
+ * Rules in order, as Buildbot's allowRules: the first whose `action` (glob: 'builds.stop', 'workers.*', '*')
+ * and `builder` (glob) match decides — allowed if the user has `role`, else refused (unless `defaultDeny`
+ * is false: then the next rule is asked). No rule matching: the action's default role (docs/web.md).
+ */
+export interface WwwAuthzOptions {
+  allowRules?: { action: string; builder?: string; role: string; defaultDeny?: boolean }[];
+  /** Buildbot's RolesFromUsername: these users get these roles too. */
+  roleMatchers?: { roles: string[]; usernames: string[] }[];
 }
 
 /**

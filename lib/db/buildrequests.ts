@@ -110,9 +110,10 @@ export interface ClaimOptions {
  *
  * With onlyWhileActive the same SELECT also reads the master's row. Against expiry
  * (markMasterInactive, then releaseMasterClaims): on sqlite the two write transactions cannot
- * interleave; on MySQL INSERT … SELECT takes a shared lock on the rows it reads, the masters row
- * included, so either the claim commits first — and the expirer's later DELETE, a locking read,
- * sees and releases it — or the expiry does, and the claim finds active = 0 and adds nothing.
+ * interleave; on MySQL (REPEATABLE READ, the default) INSERT … SELECT takes a shared lock on the
+ * rows it reads, the masters row included (checked: the expirer's UPDATE waits for it). So either
+ * the claim commits first — and the expirer's later DELETE, a locking read, sees and releases it —
+ * or the expiry does, and the claim (a current read) finds active = 0 and adds nothing.
  */
 export async function claimRequests(
   db: Database,

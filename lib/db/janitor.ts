@@ -1,8 +1,8 @@
 import type { Database } from './connection.js';
 import { collectHistory, HISTORY_TABLES } from './janitorHistory.js';
 import type { JanitorCursors } from './janitorLease.js';
-import { inRolledBackTransaction, JanitorRun, type Batch, type BatchSizer, type RunOptions } from './janitorRun.js';
-import { epochSeconds, select, selectOne } from './query.js';
+import { inRolledBackTransaction, JanitorRun, type BatchSizer, type RunOptions, type Stmt } from './janitorRun.js';
+import { batches, epochSeconds, select, selectOne } from './query.js';
 
 /**
  * Garbage collection: deletes what the horizons say is old, in small batches (janitorRun.ts),
@@ -107,18 +107,16 @@ async function runPhases(ctx: Ctx, h: Horizons, cursors: JanitorCursors, estimat
   const { run, now, tables } = ctx;
   if (h.logHorizon !== undefined) cursors.logs = await collectLogs(ctx, now - h.logHorizon, cursors.logs ?? 0, estimate);
   if (h.buildDataHorizon !== undefined) {
-    cursors.buildData = await perOldBuild(ctx, 'build data', now - h.buildDataHorizon, cursors.buildData ?? 0, estimate, (b, ids) =>
-      b.deleteIn('build_data', 'buildid', ids),
-    );
+    cursors.buildData = await perOldBuild(ctx, 'build data', now - h.buildDataHorizon, cursors.buildData ?? 0, estimate, async (ids) => [
+      { table: 'build_data', sql: 'DELETE FROM build_data WHERE buildid IN (?)', params: [ids] },
+    ]);
   }
   if (h.testResultHorizon !== undefined) {
-    cursors.testResults = await perOldBuild(ctx, 'test results', now - h.testResultHorizon, cursors.testResults ?? 0, estimate, (b, ids) =>
-      deleteTestResults(b, ids),
-    );
+    cursors.testResults = await perOldBuild(ctx, 'test results', now - h.testResultHorizon, cursors.testResults ?? 0, estimate, async (ids) => testResultStatements(ids));
   }
   if (h.buildHorizon !== undefined) {
     const cutoff = now - h.buildHorizon;
-    await perOldBuild(ctx, 'builds', cutoff, 0, estimate, (b, ids) => deleteBuilds(ctx, b, ids));
+    await perOldBuild(ctx, 'builds', cutoff, 0, estimate, (ids) => buildStatements(ctx, ids));
     await collectLeftoverRequests(ctx, cutoff);
     await collectLeftoverBuildsets(ctx, cutoff);
   }
@@ -186,11 +184,11 @@ async function perOldBuild(
   cutoff: number,
   from: number,
   estimate: boolean,
-  del: (b: Batch, ids: number[]) => Promise<unknown>,
+  statements: (ids: number[]) => Promise<Stmt[]>,
 ): Promise<number> {
   ctx.run.startPhase(phase, estimate ? await countOldBuilds(ctx.db, cutoff, from) : undefined);
   const sizer = ctx.run.sizer();
-  return walkOld(ctx, sizer, BUILDS_SCAN, from, cutoff, (ids) => ctx.run.batch(sizer, ids.length, (b) => del(b, ids)));
+  return walkOld(ctx, sizer, BUILDS_SCAN, from, cutoff, async (ids) => ctx.run.batch(sizer, ids.length, await statements(ids)));
 }
 
 /** Logs horizon: chunks of the logs of steps started before the cutoff go; the logs stay, type 'd'. */
@@ -201,90 +199,98 @@ async function collectLogs(ctx: Ctx, cutoff: number, from: number, estimate: boo
   // A step that never started has no logs, and one still running keeps its chunks.
   const scan = 'SELECT id, started_at AS started, complete_at AS completed FROM steps WHERE id > ? ORDER BY id LIMIT ?';
   return walkOld(ctx, sizer, scan, from, cutoff, (stepids) =>
-    ctx.run.batch(sizer, stepids.length, async (b) => {
-      const logids = await b.ids("SELECT id FROM logs WHERE stepid IN (?) AND type != 'd'", stepids);
-      await b.deleteIn('logchunks', 'logid', logids);
-      if (logids.length > 0) await b.update("UPDATE logs SET type = 'd' WHERE id IN (?)", [logids]);
-    }),
+    ctx.run.batch(sizer, stepids.length, [
+      { table: 'logchunks', sql: "DELETE FROM logchunks WHERE logid IN (SELECT id FROM logs WHERE stepid IN (?) AND type != 'd')", params: [stepids] },
+      { sql: "UPDATE logs SET type = 'd' WHERE stepid IN (?) AND type != 'd'", params: [stepids] },
+    ]),
   );
 }
 
-async function deleteTestResults(b: Batch, buildids: readonly number[]): Promise<void> {
-  const setids = await b.ids('SELECT id FROM test_result_sets WHERE buildid IN (?)', buildids);
-  await b.deleteIn('test_results', 'test_result_setid', setids);
-  await b.deleteIn('test_result_sets', 'id', setids);
+function testResultStatements(buildids: readonly number[]): Stmt[] {
+  return [
+    { table: 'test_results', sql: 'DELETE FROM test_results WHERE test_result_setid IN (SELECT id FROM test_result_sets WHERE buildid IN (?))', params: [buildids] },
+    { table: 'test_result_sets', sql: 'DELETE FROM test_result_sets WHERE buildid IN (?)', params: [buildids] },
+  ];
 }
 
+/** The distinct non-null values of `sql`'s `id` column for `ids` (read outside the batch). */
+async function lookup(db: Database, sql: string, ids: readonly number[]): Promise<number[]> {
+  const out = new Set<number>();
+  for (const chunk of batches(db, ids)) for (const r of await select<{ id: number | null }>(db, sql, [chunk])) if (r.id !== null) out.add(Number(r.id));
+  return [...out];
+}
+
+/*
+ * Each batch is a list of statements that depend on no result of another, so that sqlite can run
+ * them as one (janitorRun.ts). The ids they take are read before the batch: a finished build's
+ * request, a request's buildset, a buildset's stamps and a stamp's patch never change. Whether a
+ * request, buildset, stamp or patch is still used is decided inside the batch, by its DELETE's
+ * own condition.
+ */
+
 /** Builds and everything below them; then their requests, buildsets and stamps if now unused. */
-async function deleteBuilds(ctx: Ctx, b: Batch, buildids: number[]): Promise<void> {
-  const stepids = await b.ids('SELECT id FROM steps WHERE buildid IN (?)', buildids);
-  const logids = await b.ids('SELECT id FROM logs WHERE stepid IN (?)', stepids);
-  await b.deleteIn('logchunks', 'logid', logids);
-  await b.deleteIn('logs', 'id', logids);
-  await deleteTestResults(b, buildids);
-  await b.deleteIn('steps', 'id', stepids);
-  await b.deleteIn('build_properties', 'buildid', buildids);
-  await b.deleteIn('build_data', 'buildid', buildids);
-  // ON DELETE SET NULL, by hand: sqlite's foreign keys are off (Buildbot's too).
-  await b.update('UPDATE buildsets SET parent_buildid = NULL WHERE parent_buildid IN (?)', [buildids]);
-  const brids = await b.ids('SELECT DISTINCT buildrequestid AS id FROM builds WHERE id IN (?)', buildids);
-  await b.deleteIn('builds', 'id', buildids);
-  await deleteRequests(ctx, b, brids);
+async function buildStatements(ctx: Ctx, buildids: number[]): Promise<Stmt[]> {
+  const brids = await lookup(ctx.db, 'SELECT DISTINCT buildrequestid AS id FROM builds WHERE id IN (?)', buildids);
+  const steps = 'SELECT id FROM steps WHERE buildid IN (?)';
+  return [
+    { table: 'logchunks', sql: `DELETE FROM logchunks WHERE logid IN (SELECT id FROM logs WHERE stepid IN (${steps}))`, params: [buildids] },
+    { table: 'logs', sql: `DELETE FROM logs WHERE stepid IN (${steps})`, params: [buildids] },
+    ...testResultStatements(buildids),
+    { table: 'steps', sql: 'DELETE FROM steps WHERE buildid IN (?)', params: [buildids] },
+    { table: 'build_properties', sql: 'DELETE FROM build_properties WHERE buildid IN (?)', params: [buildids] },
+    { table: 'build_data', sql: 'DELETE FROM build_data WHERE buildid IN (?)', params: [buildids] },
+    // ON DELETE SET NULL, by hand: sqlite's foreign keys are off (Buildbot's too).
+    { sql: 'UPDATE buildsets SET parent_buildid = NULL WHERE parent_buildid IN (?)', params: [buildids] },
+    { table: 'builds', sql: 'DELETE FROM builds WHERE id IN (?)', params: [buildids] },
+    ...(await requestStatements(ctx, brids)),
+  ];
 }
 
 /**
- * The complete requests among `brids` that no build refers to any more, their claims, and then
- * their buildsets if left without requests. A complete request never gets a new build (a rebuild
- * is a new buildset), so "complete and unreferenced" stays true once read.
+ * The complete requests among `brids` that no build refers to any more, with their claims; then
+ * their buildsets. A complete request never gets a new build (a rebuild is a new buildset), so
+ * "complete and unreferenced" stays true once true.
  */
-async function deleteRequests(ctx: Ctx, b: Batch, brids: readonly number[]): Promise<void> {
-  const gone = await b.ids(
-    'SELECT id FROM buildrequests WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildrequestid FROM builds WHERE buildrequestid IN (?))',
-    brids,
-    2,
-  );
-  if (gone.length === 0) return;
-  const bsids = await b.ids('SELECT DISTINCT buildsetid AS id FROM buildrequests WHERE id IN (?)', gone);
-  await b.deleteIn('buildrequest_claims', 'brid', gone);
-  await b.deleteIn('buildrequests', 'id', gone);
-  await deleteBuildsets(ctx, b, bsids);
+async function requestStatements(ctx: Ctx, brids: readonly number[]): Promise<Stmt[]> {
+  const bsids = await lookup(ctx.db, 'SELECT DISTINCT buildsetid AS id FROM buildrequests WHERE id IN (?)', brids);
+  const unused = 'SELECT id FROM buildrequests WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildrequestid FROM builds WHERE buildrequestid IN (?))';
+  return [
+    { table: 'buildrequest_claims', sql: `DELETE FROM buildrequest_claims WHERE brid IN (${unused})`, params: [brids, brids] },
+    {
+      table: 'buildrequests',
+      sql: 'DELETE FROM buildrequests WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildrequestid FROM builds WHERE buildrequestid IN (?))',
+      params: [brids, brids],
+    },
+    ...(await buildsetStatements(ctx, bsids)),
+  ];
 }
 
-async function deleteBuildsets(ctx: Ctx, b: Batch, bsids: readonly number[]): Promise<void> {
-  const gone = await b.ids(
-    'SELECT id FROM buildsets WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildsetid FROM buildrequests WHERE buildsetid IN (?))',
-    bsids,
-    2,
-  );
-  if (gone.length === 0) return;
-  const ssids = await b.ids('SELECT DISTINCT sourcestampid AS id FROM buildset_sourcestamps WHERE buildsetid IN (?)', gone);
-  await b.deleteIn('buildset_properties', 'buildsetid', gone);
-  await b.deleteIn('buildset_sourcestamps', 'buildsetid', gone);
-  await b.deleteIn('buildsets', 'id', gone);
-  await deleteSourcestamps(ctx, b, ssids);
+/** The complete buildsets among `bsids` without requests, their properties and stamp links; then the stamps. */
+async function buildsetStatements(ctx: Ctx, bsids: readonly number[]): Promise<Stmt[]> {
+  const ssids = await lookup(ctx.db, 'SELECT DISTINCT sourcestampid AS id FROM buildset_sourcestamps WHERE buildsetid IN (?)', bsids);
+  const cond = 'complete = 1 AND id NOT IN (SELECT buildsetid FROM buildrequests WHERE buildsetid IN (?))';
+  const unused = `SELECT id FROM buildsets WHERE id IN (?) AND ${cond}`;
+  return [
+    { table: 'buildset_properties', sql: `DELETE FROM buildset_properties WHERE buildsetid IN (${unused})`, params: [bsids, bsids] },
+    { table: 'buildset_sourcestamps', sql: `DELETE FROM buildset_sourcestamps WHERE buildsetid IN (${unused})`, params: [bsids, bsids] },
+    { table: 'buildsets', sql: `DELETE FROM buildsets WHERE id IN (?) AND ${cond}`, params: [bsids, bsids] },
+    ...(await stampStatements(ctx, ssids)),
+  ];
 }
 
 /** The stamps among `ssids` older than the grace that no buildset or change uses; then their patches. */
-async function deleteSourcestamps(ctx: Ctx, b: Batch, ssids: readonly number[]): Promise<void> {
-  if (ssids.length === 0) return;
-  const rows: { id: number; patchid: number | null }[] = [];
-  for (let i = 0; i < ssids.length; i += 300) {
-    const chunk = ssids.slice(i, i + 300);
-    rows.push(
-      ...(await b.select<{ id: number; patchid: number | null }>(
-        `SELECT id, patchid FROM sourcestamps WHERE id IN (?) AND created_at < ?
-           AND id NOT IN (SELECT sourcestampid FROM buildset_sourcestamps WHERE sourcestampid IN (?))
-           AND id NOT IN (SELECT sourcestampid FROM changes WHERE sourcestampid IN (?))`,
-        [chunk, ctx.graceCutoff, chunk, chunk],
-      )),
-    );
-  }
-  if (rows.length === 0) return;
-  await b.deleteIn('sourcestamps', 'id', rows.map((r) => r.id));
-  const patchids = rows.map((r) => r.patchid).filter((p): p is number => p !== null);
-  if (patchids.length === 0) return;
-  const unused = await b.ids('SELECT id FROM patches WHERE id IN (?) AND id NOT IN (SELECT patchid FROM sourcestamps WHERE patchid IN (?))', patchids, 2);
-  await b.deleteIn('patches', 'id', unused);
+async function stampStatements(ctx: Ctx, ssids: readonly number[]): Promise<Stmt[]> {
+  const patchids = await lookup(ctx.db, 'SELECT DISTINCT patchid AS id FROM sourcestamps WHERE id IN (?)', ssids);
+  return [
+    {
+      table: 'sourcestamps',
+      sql: `DELETE FROM sourcestamps WHERE id IN (?) AND created_at < ?
+              AND id NOT IN (SELECT sourcestampid FROM buildset_sourcestamps WHERE sourcestampid IN (?))
+              AND id NOT IN (SELECT sourcestampid FROM changes WHERE sourcestampid IN (?))`,
+      params: [ssids, ctx.graceCutoff, ssids, ssids],
+    },
+    { table: 'patches', sql: 'DELETE FROM patches WHERE id IN (?) AND id NOT IN (SELECT patchid FROM sourcestamps WHERE patchid IN (?))', params: [patchids, patchids] },
+  ];
 }
 
 /** Requests completed before the cutoff that never got a build (skipped, cancelled). */
@@ -292,7 +298,7 @@ async function collectLeftoverRequests(ctx: Ctx, cutoff: number): Promise<void> 
   ctx.run.startPhase('requests');
   const sizer = ctx.run.sizer();
   const scan = 'SELECT id, submitted_at AS started, CASE WHEN complete = 1 THEN complete_at ELSE NULL END AS completed FROM buildrequests WHERE id > ? ORDER BY id LIMIT ?';
-  await walkOld(ctx, sizer, scan, 0, cutoff, (brids) => ctx.run.batch(sizer, brids.length, (b) => deleteRequests(ctx, b, brids)));
+  await walkOld(ctx, sizer, scan, 0, cutoff, async (brids) => ctx.run.batch(sizer, brids.length, await requestStatements(ctx, brids)));
 }
 
 /** Buildsets completed before the cutoff without requests (e.g. none of their builders existed). */
@@ -300,7 +306,7 @@ async function collectLeftoverBuildsets(ctx: Ctx, cutoff: number): Promise<void>
   ctx.run.startPhase('buildsets');
   const sizer = ctx.run.sizer();
   const scan = 'SELECT id, submitted_at AS started, CASE WHEN complete = 1 THEN complete_at ELSE NULL END AS completed FROM buildsets WHERE id > ? ORDER BY id LIMIT ?';
-  await walkOld(ctx, sizer, scan, 0, cutoff, (bsids) => ctx.run.batch(sizer, bsids.length, (b) => deleteBuildsets(ctx, b, bsids)));
+  await walkOld(ctx, sizer, scan, 0, cutoff, async (bsids) => ctx.run.batch(sizer, bsids.length, await buildsetStatements(ctx, bsids)));
 }
 
 /**
@@ -318,7 +324,7 @@ async function collectChanges(ctx: Ctx, h: Horizons): Promise<void> {
       const ids = (await select<{ changeid: number }>(ctx.db, 'SELECT changeid FROM changes WHERE changeid > ? AND changeid <= ? ORDER BY changeid LIMIT ?', [after, edge.changeid, sizer.size])).map((r) => r.changeid);
       if (ids.length === 0) break;
       after = ids[ids.length - 1]!;
-      await ctx.run.batch(sizer, ids.length, (b) => deleteChanges(ctx, b, ids));
+      await ctx.run.batch(sizer, ids.length, await changeStatements(ctx, ids));
     }
   }
   if (h.changeAgeHorizon !== undefined) {
@@ -338,23 +344,31 @@ async function collectChanges(ctx: Ctx, h: Horizons): Promise<void> {
       at = last.when_timestamp;
       after = last.changeid;
       const ids = rows.map((r) => r.changeid);
-      await ctx.run.batch(sizer, ids.length, (b) => deleteChanges(ctx, b, ids));
+      await ctx.run.batch(sizer, ids.length, await changeStatements(ctx, ids));
     }
   }
 }
 
-async function deleteChanges(ctx: Ctx, b: Batch, changeids: number[]): Promise<void> {
-  for (const table of ['scheduler_changes', 'change_files', 'change_properties', 'change_users']) await b.deleteIn(table, 'changeid', changeids);
+async function changeStatements(ctx: Ctx, changeids: number[]): Promise<Stmt[]> {
+  const out: Stmt[] = ['scheduler_changes', 'change_files', 'change_properties', 'change_users'].map((table) => ({
+    table,
+    sql: `DELETE FROM ${table} WHERE changeid IN (?)`,
+    params: [changeids],
+  }));
   if (ctx.tables.has('push_changes')) {
-    const pushids = await b.ids('SELECT DISTINCT pushid AS id FROM push_changes WHERE changeid IN (?)', changeids);
-    await b.deleteIn('push_changes', 'changeid', changeids);
-    const empty = await b.ids('SELECT id FROM pushes WHERE id IN (?) AND id NOT IN (SELECT pushid FROM push_changes WHERE pushid IN (?))', pushids, 2);
-    await b.deleteIn('pushes', 'id', empty);
+    const pushids = await lookup(ctx.db, 'SELECT DISTINCT pushid AS id FROM push_changes WHERE changeid IN (?)', changeids);
+    out.push(
+      { table: 'push_changes', sql: 'DELETE FROM push_changes WHERE changeid IN (?)', params: [changeids] },
+      { table: 'pushes', sql: 'DELETE FROM pushes WHERE id IN (?) AND id NOT IN (SELECT pushid FROM push_changes WHERE pushid IN (?))', params: [pushids, pushids] },
+    );
   }
-  await b.update('UPDATE changes SET parent_changeids = NULL WHERE parent_changeids IN (?)', [changeids]);
-  const ssids = await b.ids('SELECT DISTINCT sourcestampid AS id FROM changes WHERE changeid IN (?)', changeids);
-  await b.deleteIn('changes', 'changeid', changeids);
-  await deleteSourcestamps(ctx, b, ssids);
+  const ssids = await lookup(ctx.db, 'SELECT DISTINCT sourcestampid AS id FROM changes WHERE changeid IN (?)', changeids);
+  out.push(
+    { sql: 'UPDATE changes SET parent_changeids = NULL WHERE parent_changeids IN (?)', params: [changeids] },
+    { table: 'changes', sql: 'DELETE FROM changes WHERE changeid IN (?)', params: [changeids] },
+    ...(await stampStatements(ctx, ssids)),
+  );
+  return out;
 }
 
 /**
@@ -398,7 +412,7 @@ async function collectOrphans(ctx: Ctx): Promise<void> {
       )).map((r) => Number(r.id));
       if (parents.length === 0) break;
       after = parents[parents.length - 1]!;
-      await ctx.run.batch(sizer, parents.length, (b) => b.deleteIn(child, column, parents));
+      await ctx.run.batch(sizer, parents.length, [{ table: child, sql: `DELETE FROM ${child} WHERE ${column} IN (?)`, params: [parents] }]);
     }
   }
 }

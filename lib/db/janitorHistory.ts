@@ -46,7 +46,7 @@ export async function collectHistory(run: JanitorRun, tables: ReadonlySet<string
       }
       if (ids.length > 0) {
         after = ids[ids.length - 1]!;
-        await run.batch(sizer, ids.length, (b) => b.deleteIn(table, key, ids));
+        await run.batch(sizer, ids.length, [{ table, sql: `DELETE FROM ${table} WHERE ${key} IN (?)`, params: [ids] }]);
       }
       if (reachedNew || rows.length < limit) break;
     }
@@ -67,7 +67,7 @@ export async function collectHistory(run: JanitorRun, tables: ReadonlySet<string
         )).map((r) => r.s);
         if (sigs.length === 0) break;
         after = sigs[sigs.length - 1]!;
-        await run.batch(sizer, sigs.length, (b) => b.delete('failure_counts', 'DELETE FROM failure_counts WHERE day = ? AND signatureid IN (?)', [day, sigs]));
+        await run.batch(sizer, sigs.length, [{ table: 'failure_counts', sql: 'DELETE FROM failure_counts WHERE day = ? AND signatureid IN (?)', params: [day, sigs] }]);
       }
     }
   }
@@ -84,13 +84,12 @@ export async function collectHistory(run: JanitorRun, tables: ReadonlySet<string
       if (rows.length === 0) break;
       const ids = rows.map((r) => r.id);
       after = ids[ids.length - 1]!;
-      await run.batch(sizer, ids.length, async (b) => {
-        // Children first; their rows older than the cutoff went above, these are the stragglers.
-        for (const child of ['failure_classifications', 'failure_counts', 'failure_occurrences']) {
-          if (tables.has(child)) await b.deleteIn(child, 'signatureid', ids);
-        }
-        await b.deleteIn('failure_signatures', 'id', ids);
-      });
+      // Children first; their rows older than the cutoff went above, these are the stragglers.
+      const children = ['failure_classifications', 'failure_counts', 'failure_occurrences'].filter((t) => tables.has(t));
+      await run.batch(sizer, ids.length, [
+        ...children.map((table) => ({ table, sql: `DELETE FROM ${table} WHERE signatureid IN (?)`, params: [ids] })),
+        { table: 'failure_signatures', sql: 'DELETE FROM failure_signatures WHERE id IN (?)', params: [ids] },
+      ]);
     }
   }
 }

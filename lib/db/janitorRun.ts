@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
-import { batches, remove, select, update, type Params } from './query.js';
+import { remove, select, update } from './query.js';
+import { sqliteExec } from './sqliteDriver.js';
 
 /**
  * The machinery every janitor phase shares (lib/db/janitor.ts): batches, each its own short write
@@ -63,21 +64,32 @@ export async function inRolledBackTransaction(run: JanitorRun, fn: () => Promise
   }
 }
 
-/** A batch's deletes, made through this so they are counted (and rolled back in a dry run). */
-export interface Batch {
-  readonly t: Transaction;
-  /** DELETE … WHERE col IN (?) for `ids` (chunked under the bind limit); returns rows deleted. */
-  deleteIn(table: string, column: string, ids: readonly number[], extra?: string): Promise<number>;
-  /** Any DELETE; counted against `table`. */
-  delete(table: string, sql: string, params: Params): Promise<number>;
-  update(sql: string, params: Params): Promise<number>;
-  select<T>(sql: string, params: Params): Promise<T[]>;
-  /**
-   * The `id` column of a SELECT whose `IN (?)` lists (`repeat` of them, all the same list) take
-   * `ids`, chunked under the bind limit.
-   */
-  ids(sql: string, ids: readonly number[], repeat?: number): Promise<number[]>;
+/**
+ * One statement of a batch. Parameters are integers or lists of them only (ids, times), so that
+ * the sqlite path can write them into the SQL text. `table`: the rows it deletes are counted
+ * against that table (an UPDATE has none).
+ */
+export interface Stmt {
+  table?: string;
+  sql: string;
+  params: readonly (number | readonly number[])[];
 }
+
+/** `sql` with its `?` replaced by the integers (and lists) of `params`. */
+function inline(st: Stmt): string {
+  let i = 0;
+  const lit = (v: unknown): string => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Error(`janitor statements take integers only, not ${String(v)}`);
+    return String(v);
+  };
+  return st.sql.replace(/\?/g, () => {
+    const p = st.params[i++];
+    // An empty list would be `IN ()`, which sqlite accepts and matches nothing; MySQL does not parse it.
+    return Array.isArray(p) ? (p.length ? p.map(lit).join(', ') : 'NULL') : lit(p);
+  });
+}
+
+const COUNTS_TABLE = 'temp.janitor_counts';
 
 /** Adapts the batch size to the time budget. */
 export class BatchSizer {
@@ -103,6 +115,7 @@ export class JanitorRun {
   readonly maxBatchMs: number;
   /** Set for a dry run: every batch runs in this transaction (inRolledBackTransaction). */
   outer: Transaction | undefined;
+  private execBatches = 0;
   private phase = '';
   private phaseDone = 0;
   private phaseTotal: number | undefined;
@@ -135,52 +148,73 @@ export class JanitorRun {
   }
 
   /**
-   * Runs `fn` as one batch: its own transaction (rolled back in a dry run), timed, its row counts
-   * kept only once it committed (a retried transaction counts once); then the pause.
+   * Runs `statements` as one batch, its own transaction (or the dry run's), timed from the moment
+   * it has the database; then the pause. Statements with nothing to do are dropped.
    */
-  async batch<T>(sizer: BatchSizer, units: number, fn: (b: Batch) => Promise<T>): Promise<T> {
-    const db = this.db;
-    const started = performance.now();
+  async batch(sizer: BatchSizer, units: number, statements: readonly Stmt[]): Promise<void> {
+    const todo = statements.filter((st) => st.params.every((p) => !Array.isArray(p) || p.length > 0));
     let tally: Record<string, number> = {};
-    let result!: T;
-    const body = async (t: Transaction) => {
-          tally = {};
-          const count = (table: string, n: number) => {
-            if (n > 0) tally[table] = (tally[table] ?? 0) + n;
-            return n;
-          };
-          const b: Batch = {
-            t,
-            deleteIn: async (table, column, ids, extra = '') => {
-              let n = 0;
-              for (const chunk of batches(db, ids)) n += await remove(db, `DELETE FROM ${table} WHERE ${column} IN (?)${extra}`, [chunk], t);
-              return count(table, n);
-            },
-            delete: async (table, sql, params) => count(table, await remove(db, sql, params, t)),
-            update: (sql, params) => update(db, sql, params, t),
-            select: (sql, params) => select(db, sql, params, t),
-            ids: async (sql, ids, repeat = 1) => {
-              const out: number[] = [];
-              for (const chunk of batches(db, ids)) {
-                const rows = await select<{ id: number }>(db, sql, new Array(repeat).fill(chunk), t);
-                for (const r of rows) out.push(Number(r.id));
-              }
-              return out;
-            },
-          };
-          result = await fn(b);
-    };
-    if (this.outer) await body(this.outer);
-    else await db.transaction(body, { driverOnly: true });
-    const elapsed = performance.now() - started;
+    let heldMs = 0;
+    if (todo.length > 0) {
+      if (this.outer) ({ tally, heldMs } = await this.runEach(todo, this.outer));
+      else if (this.db.caps.singleWriter) ({ tally, heldMs } = await this.runAsOneExec(todo));
+      else {
+        await this.db.transaction(async (t) => ({ tally, heldMs } = await this.runEach(todo, t)), { driverOnly: true });
+      }
+    }
     for (const [table, n] of Object.entries(tally)) this.rows[table] = (this.rows[table] ?? 0) + n;
     this.batchCount++;
-    this.longestBatchMs = Math.max(this.longestBatchMs, elapsed);
-    sizer.after(elapsed);
+    this.longestBatchMs = Math.max(this.longestBatchMs, heldMs);
+    sizer.after(heldMs);
     this.phaseDone += units;
     this.report();
-    if (!this.outer) await this.opts.pause?.(elapsed);
-    return result;
+    if (!this.outer) await this.opts.pause?.(heldMs);
+  }
+
+  /** Statement by statement in `t` (MySQL, where row locks keep claims out of the janitor's way; a dry run). */
+  private async runEach(todo: readonly Stmt[], t: Transaction): Promise<{ tally: Record<string, number>; heldMs: number }> {
+    const started = performance.now();
+    const tally: Record<string, number> = {};
+    for (const st of todo) {
+      const n = st.table ? await remove(this.db, st.sql, st.params, t) : await update(this.db, st.sql, st.params, t);
+      if (st.table && n > 0) tally[st.table] = (tally[st.table] ?? 0) + n;
+    }
+    return { tally, heldMs: performance.now() - started };
+  }
+
+  /**
+   * sqlite: the whole batch, BEGIN to COMMIT, as one exec on the write connection, so the write lock
+   * is held only while sqlite works — not across a round trip through the event loop per statement,
+   * which on a busy machine is what a batch's time would be made of. Each DELETE's changes() go to a
+   * temp table (this connection's own), read after the lock is released.
+   */
+  private async runAsOneExec(todo: readonly Stmt[]): Promise<{ tally: Record<string, number>; heldMs: number }> {
+    const batchNo = ++this.execBatches;
+    const parts = [`CREATE TEMP TABLE IF NOT EXISTS ${COUNTS_TABLE.slice(5)} (b INTEGER, t TEXT, n INTEGER)`, 'BEGIN IMMEDIATE', `DELETE FROM ${COUNTS_TABLE}`];
+    for (const st of todo) {
+      parts.push(inline(st));
+      if (st.table) parts.push(`INSERT INTO ${COUNTS_TABLE} VALUES (${batchNo}, '${st.table}', changes())`);
+    }
+    parts.push('COMMIT');
+    const { conn, release } = await this.db.acquire(true);
+    const started = performance.now();
+    let heldMs: number;
+    try {
+      try {
+        await sqliteExec(conn, parts.join(';\n'));
+      } catch (err) {
+        await sqliteExec(conn, 'ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      heldMs = performance.now() - started;
+    } finally {
+      await release();
+    }
+    // Read on the same connection (the table is its own); only this batch's rows.
+    const rows = await select<{ t: string; n: number }>(this.db, `SELECT t, n FROM ${COUNTS_TABLE} WHERE b = ?`, [batchNo], { connection: conn } as unknown as Transaction);
+    const tally: Record<string, number> = {};
+    for (const r of rows) if (r.n > 0) tally[r.t] = (tally[r.t] ?? 0) + Number(r.n);
+    return { tally, heldMs };
   }
 
   /** Counts units of a phase that needed no batch (nothing to delete among them). */

@@ -19,7 +19,7 @@ export interface WorkerClaimRow {
 /**
  * Claims the worker for `masterid`, taking it over from a holder that is no longer active
  * (stopped, or declared dead by expiry, which also deletes its claims). Already ours counts as
- * claimed.
+ * claimed. A master that is not active itself claims nothing (heldBy is then the holder, or 0).
  *
  * Race: the primary key on worker_claims.workerid is the only arbiter. The INSERT that skips
  * duplicates either adds our row (we won) or finds one there (someone holds it). A takeover first
@@ -28,14 +28,22 @@ export interface WorkerClaimRow {
  */
 export async function claimWorker(db: Database, workerid: number, masterid: number, now: number = epochSeconds()): Promise<WorkerClaimOutcome> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const won = await insertIgnoringDuplicates(db, 'worker_claims (workerid, masterid, claimed_at) VALUES (?, ?, ?)', [workerid, masterid, now]);
+    // Only an active master claims: one declared dead (while still running) must not take hosts back.
+    const won = await insertIgnoringDuplicates(
+      db,
+      'worker_claims (workerid, masterid, claimed_at) SELECT ?, ?, ? FROM masters WHERE id = ? AND active = 1',
+      [workerid, masterid, now, masterid],
+    );
     if (won.affectedRows === 1) return { claimed: true };
     const holder = await selectOne<{ masterid: number; active: number | null }>(
       db,
       'SELECT c.masterid, m.active FROM worker_claims c LEFT JOIN masters m ON m.id = c.masterid WHERE c.workerid = ?',
       [workerid],
     );
-    if (!holder) continue; // released in between: try again
+    if (!holder) {
+      if (!(await selectOne(db, 'SELECT 1 AS one FROM masters WHERE id = ? AND active = 1', [masterid]))) return { claimed: false, heldBy: 0 };
+      continue; // released in between: try again
+    }
     if (Number(holder.masterid) === masterid) return { claimed: true };
     if (Number(holder.active) === 1) return { claimed: false, heldBy: Number(holder.masterid) };
     // A holder that is gone or inactive drives nothing: free its claim, then claim like anyone.

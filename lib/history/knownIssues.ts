@@ -152,7 +152,7 @@ export async function loadMatchers(db: Database, t?: DbTransaction): Promise<Iss
   return (await listKnownIssues(db, {}, t)).map(matcherOf);
 }
 
-/** Adds a rule through the API (source 'api'); throws a user error for an invalid one. */
+/** Adds a rule through the API (source 'api') and applies it to recorded failures; throws a user error for an invalid one. */
 export async function addKnownIssue(db: Database, spec: KnownIssueSpec, by: string | null = null, now = epochSeconds()): Promise<KnownIssue> {
   const n = normalizeSpec(spec);
   const { insertId } = await insert(
@@ -161,6 +161,7 @@ export async function addKnownIssue(db: Database, spec: KnownIssueSpec, by: stri
      VALUES (?, ?, ?, ?, ?, 'api', 1, ?, ?)`,
     [n.title, n.url, n.pattern, n.signature_hash, n.builders, now, by],
   );
+  await applyKnownIssue(db, insertId, now);
   return (await getKnownIssue(db, insertId))!;
 }
 
@@ -183,6 +184,7 @@ export async function updateKnownIssue(db: Database, id: number, patch: Partial<
   await update(db, 'UPDATE known_issues SET title = ?, url = ?, pattern = ?, signature_hash = ?, builders = ? WHERE id = ?', [
     n.title, n.url, n.pattern, n.signature_hash, n.builders, id,
   ]);
+  await applyKnownIssue(db, id);
   return getKnownIssue(db, id);
 }
 
@@ -210,11 +212,14 @@ async function unlabel(db: Database, ids: readonly number[], t: DbTransaction): 
 /**
  * Makes the config's rules the active 'config' rows: a rule keeps its id while its title stays
  * (so labels survive a reconfig), changed fields are updated, new ones inserted, and rules no
- * longer configured are deactivated (rows kept: old labels still name them).
+ * longer configured are deactivated (rows kept: old labels still name them). The configured rules
+ * are then applied to recorded unlabelled failures.
  */
 export async function syncConfiguredKnownIssues(db: Database, specs: readonly KnownIssueSpec[], now = epochSeconds()): Promise<void> {
   const wanted = specs.map(normalizeSpec);
+  const touched: number[] = [];
   await db.transaction(async (t) => {
+    touched.length = 0;
     const existing = (await select<KnownIssueRow>(db, `SELECT ${COLUMNS} FROM known_issues WHERE source = 'config'`, [], t)).map(toIssue);
     const byTitle = new Map(existing.map((i) => [i.title, i]));
     const kept = new Set<number>();
@@ -222,36 +227,40 @@ export async function syncConfiguredKnownIssues(db: Database, specs: readonly Kn
       const old = byTitle.get(n.title);
       if (old) {
         kept.add(old.id);
+        touched.push(old.id);
         await update(db, 'UPDATE known_issues SET url = ?, pattern = ?, signature_hash = ?, builders = ?, active = 1 WHERE id = ?', [
           n.url, n.pattern, n.signature_hash, n.builders, old.id,
         ], t);
       } else {
-        await insert(
+        const { insertId } = await insert(
           db,
           `INSERT INTO known_issues (title, url, pattern, signature_hash, builders, source, active, created_at, created_by)
            VALUES (?, ?, ?, ?, ?, 'config', 1, ?, 'config')`,
           [n.title, n.url, n.pattern, n.signature_hash, n.builders, now],
           t,
         );
+        touched.push(insertId);
       }
     }
     const gone = existing.filter((i) => !kept.has(i.id) && i.active).map((i) => i.id);
     if (gone.length) await update(db, 'UPDATE known_issues SET active = 0 WHERE id IN (?)', [gone], t);
   }, { driverOnly: true });
+  await applyKnownIssues(db, touched, now);
 }
 
-/** How many recent unlabelled signatures applyKnownIssue looks at. */
+/** How many recent unlabelled signatures applyKnownIssues looks at. */
 const APPLY_SCAN_LIMIT = 10_000;
 
 /**
- * Labels the already recorded, unlabelled failures a rule matches (the most recent
- * APPLY_SCAN_LIMIT signatures, matched by their example line): a rule added today labels
- * yesterday's failures too. Returns the number of signatures labelled.
+ * Labels the already recorded, unlabelled failures that these rules match (the most recent
+ * APPLY_SCAN_LIMIT signatures, matched by their example line; a builder-limited rule against the
+ * builder of the signature's last occurrence): a rule added today labels yesterday's failures too.
+ * The first matching rule, in id order, wins. Returns the number of signatures labelled.
  */
-export async function applyKnownIssue(db: Database, id: number, now = epochSeconds()): Promise<number> {
-  const issue = await getKnownIssue(db, id);
-  if (!issue || !issue.active) return 0;
-  const m = matcherOf(issue);
+export async function applyKnownIssues(db: Database, ids: readonly number[], now = epochSeconds()): Promise<number> {
+  const issues = (await listKnownIssues(db)).filter((i) => ids.includes(i.id));
+  if (issues.length === 0) return 0;
+  const matchers = issues.map(matcherOf);
   const candidates = await select<{ id: number; hash: string; example: string; builderid: number | null }>(
     db,
     `SELECT s.id, s.hash, s.example, b.builderid FROM failure_signatures s
@@ -260,16 +269,28 @@ export async function applyKnownIssue(db: Database, id: number, now = epochSecon
     [APPLY_SCAN_LIMIT],
   );
   const names = new Map<number, string>();
-  if (issue.builders) {
+  if (issues.some((i) => i.builders)) {
     for (const r of await select<{ id: number; name: string }>(db, 'SELECT id, name FROM builders')) names.set(Number(r.id), r.name);
   }
-  // A builder-limited rule is checked against the builder of the signature's last occurrence.
-  const hits = candidates.filter((c) => m.matches({ text: c.example, hash: c.hash, builderName: c.builderid === null ? null : (names.get(Number(c.builderid)) ?? null) }));
-  if (hits.length === 0) return 0;
-  const ids = hits.map((h) => Number(h.id));
+  const byIssue = new Map<number, number[]>();
+  for (const c of candidates) {
+    const builderName = c.builderid === null ? null : (names.get(Number(c.builderid)) ?? null);
+    const hit = firstMatch(matchers, { text: c.example, hash: c.hash, builderName });
+    if (hit) (byIssue.get(hit.id) ?? byIssue.set(hit.id, []).get(hit.id)!).push(Number(c.id));
+  }
+  if (byIssue.size === 0) return 0;
+  let n = 0;
   await db.transaction(async (t) => {
-    await update(db, `UPDATE failure_signatures SET known_issueid = ?, classified_by = 'rule', classified_at = ? WHERE known_issueid IS NULL AND id IN (?)`, [id, now, ids], t);
-    await update(db, `UPDATE failure_occurrences SET known_issueid = ?, classified_by = 'rule' WHERE known_issueid IS NULL AND signatureid IN (?)`, [id, ids], t);
+    n = 0;
+    for (const [issueId, sigids] of byIssue) {
+      n += await update(db, `UPDATE failure_signatures SET known_issueid = ?, classified_by = 'rule', classified_at = ? WHERE known_issueid IS NULL AND id IN (?)`, [issueId, now, sigids], t);
+      await update(db, `UPDATE failure_occurrences SET known_issueid = ?, classified_by = 'rule' WHERE known_issueid IS NULL AND signatureid IN (?)`, [issueId, sigids], t);
+    }
   }, { driverOnly: true });
-  return hits.length;
+  return n;
+}
+
+/** applyKnownIssues for one rule. */
+export function applyKnownIssue(db: Database, id: number, now = epochSeconds()): Promise<number> {
+  return applyKnownIssues(db, [id], now);
 }

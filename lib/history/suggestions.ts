@@ -18,29 +18,52 @@ export const MIN_SIMILARITY = 0.6;
 const RULE_WEIGHT = 0.9;
 const MAX_CANDIDATES = 5_000;
 
-function trigrams(s: string): Map<string, number> {
+/**
+ * A string's character trigrams as a sorted array of codes (3 UTF-16 units packed in one double,
+ * exact below 2^53): the Dice coefficient of two such multisets is one linear merge, with no hashing.
+ */
+type Grams = Float64Array;
+
+function trigrams(s: string): Grams {
   const padded = `  ${s.toLowerCase()} `;
-  const out = new Map<string, number>();
-  for (let i = 0; i + 3 <= padded.length; i++) {
-    const g = padded.slice(i, i + 3);
-    out.set(g, (out.get(g) ?? 0) + 1);
+  const n = Math.max(0, padded.length - 2);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = padded.charCodeAt(i) * 4294967296 + padded.charCodeAt(i + 1) * 65536 + padded.charCodeAt(i + 2);
+  return out.sort();
+}
+
+/** Trigrams of labelled signatures, computed once per text (a signature's text never changes). */
+const GRAM_CACHE = new Map<string, Grams>();
+const GRAM_CACHE_SIZE = 20_000;
+
+function cachedTrigrams(s: string): Grams {
+  let g = GRAM_CACHE.get(s);
+  if (!g) {
+    if (GRAM_CACHE.size >= GRAM_CACHE_SIZE) GRAM_CACHE.clear();
+    g = trigrams(s);
+    GRAM_CACHE.set(s, g);
   }
-  return out;
+  return g;
+}
+
+function dice(a: Grams, b: Grams): number {
+  let shared = 0;
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i] === b[j]) {
+      shared++;
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  const total = a.length + b.length;
+  return total === 0 ? 0 : (2 * shared) / total;
 }
 
 /** Dice coefficient of two strings' trigram multisets: 1 for equal strings, 0 for nothing shared. */
 export function similarity(a: string, b: string): number {
   if (a === b) return 1;
-  const ta = trigrams(a);
-  const tb = trigrams(b);
-  let shared = 0;
-  let total = 0;
-  for (const n of ta.values()) total += n;
-  for (const [g, n] of tb) {
-    total += n;
-    shared += Math.min(n, ta.get(g) ?? 0);
-  }
-  return total === 0 ? 0 : (2 * shared) / total;
+  return dice(trigrams(a), trigrams(b));
 }
 
 export interface Suggestion {
@@ -79,10 +102,14 @@ export async function suggestionsFor(db: Database, of: { signatureid: number } |
       WHERE k.active = 1 ORDER BY s.last_seen DESC LIMIT ?`,
     [MAX_CANDIDATES],
   );
+  const mine = trigrams(normalized);
   for (const c of labelled) {
     if (Number(c.id) === self) continue;
     const weight = c.classified_by === 'rule' ? RULE_WEIGHT : 1;
-    const score = similarity(normalized, c.signature) * weight;
+    // Dice can be at most 2·min/(sum) of the two trigram counts: skip lines of very different length unread.
+    const theirs = c.signature.length + 1;
+    if ((2 * Math.min(mine.length, theirs) * weight) / (mine.length + theirs) < MIN_SIMILARITY) continue;
+    const score = (c.signature === normalized ? 1 : dice(mine, cachedTrigrams(c.signature))) * weight;
     if (score < MIN_SIMILARITY) continue;
     const issueId = Number(c.known_issueid);
     const best = out.get(issueId);

@@ -101,13 +101,16 @@ export class JanitorService {
     let lost = false;
     let renewedAt = now();
     // Between batches: give the database to others as long as the batch had it, and keep the lease.
-    const pause = async (lastBatchMs: number) => {
-      await sleep(Math.max(5, lastBatchMs));
+    const keepLease = async () => {
       if (now() - renewedAt >= LEASE_SECONDS / 3) {
         renewedAt = now();
         if (!(await renewLease(db, masterid, renewedAt + LEASE_SECONDS))) lost = true;
       }
-      if (lost) throw new Error('lost the janitor lease');
+      if (lost) throw new Error('lost the janitor lease (another master took it over)');
+    };
+    const pause = async (lastBatchMs: number) => {
+      await sleep(Math.max(5, lastBatchMs));
+      await keepLease();
     };
     const sizeBefore = await databaseSize(db);
     const cursors = await readCursors(db);
@@ -125,7 +128,7 @@ export class JanitorService {
       if (!lost) await releaseLease(db, masterid, now()).catch(() => undefined);
       throw err;
     }
-    const bytesReclaimed = await reclaimSpace(db, { pause: () => sleep(10), signal: this.abort.signal });
+    const bytesReclaimed = await reclaimSpace(db, { pause: () => sleep(10).then(keepLease), signal: this.abort.signal });
     await releaseLease(db, masterid, now(), result.cursors);
     const report: JanitorRunReport = { ...result, bytesReclaimed, sizeBefore, sizeAfter: await databaseSize(db) };
     this.logger.info(

@@ -30,7 +30,7 @@ import { Distributor, type DistributorBuilder } from '../process/distributor.js'
 import { workerHandle, type BuilderHandle, type WorkerHandle } from '../process/handles.js';
 import type { CollapseContext } from '../process/requestCollapser.js';
 import { EXCEPTION, RETRY } from '../process/results.js';
-import { submitBuildset } from '../process/submitBuildset.js';
+import { submitBuildset, type SubmitBuildsetSpec } from '../process/submitBuildset.js';
 import { prepareForce, type ForceArgs } from '../schedulers/forceScheduler.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { WwwServer } from '../www/app.js';
@@ -241,6 +241,18 @@ export class Master {
   /** Builds running on this master now. */
   runningBuilds(): number {
     return this.running.size;
+  }
+
+  /** The build `buildid` if it runs on this master (the web's stop control, lib/www/control). */
+  runningBuild(buildid: number): Build | undefined {
+    for (const r of this.running) if (r.build.buildid === buildid) return r.build;
+    return undefined;
+  }
+
+  /** Adds a buildset as a scheduler does, collapsing requests (the web's rebuild control). */
+  submitBuildset(spec: SubmitBuildsetSpec): Promise<{ bsid: number; brids: Record<number, number> }> {
+    if (this.stopping) throw new BuildmasterError('the master is stopping; it accepts no new builds', { userError: true });
+    return submitBuildset(this.collapseContext(), spec);
   }
 
   /**

@@ -78,6 +78,8 @@ export interface DistributorDeps {
    * others declared dead claims nothing more. The Master sets it; bare distributors in tests need not.
    */
   fenceClaims?: boolean;
+  /** Told of each claim attempt: its request, whether this master won it, and how long it took (ms). For metrics and benchmarks. */
+  onClaim?: (brid: number, won: boolean, ms: number) => void;
 }
 
 const WAKE_EVENTS: readonly (readonly string[])[] = [
@@ -241,7 +243,9 @@ export class Distributor {
       if (!choice) return;
       const brid = choice.request.id;
       const now = this.deps.now?.() ?? Math.floor(Date.now() / 1000);
+      const claimStart = performance.now();
       const { claimed } = await claimRequests(this.deps.db, [brid], this.deps.masterid, now, undefined, { onlyWhileActive: this.deps.fenceClaims });
+      this.deps.onClaim?.(brid, claimed.includes(brid), performance.now() - claimStart);
       if (!claimed.includes(brid)) {
         // Another master won it: our view of the queue is stale, so read it again.
         this.logger.debug({ event: 'distributor.claimLost', builder: b.name, brid }, 'request claimed elsewhere');

@@ -8,15 +8,30 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from '../util/log.js';
 import { mountApi } from './api/index.js';
-import { configuredUsers, type WwwContext, type WwwMaster } from './context.js';
+import type { WwwContext, WwwMaster } from './context.js';
 import { registerChangeHooks } from './routes/changeHook.js';
 import { registerForceSchedulers, ROOT_LINK as FORCESCHEDULERS } from './routes/forceschedulers.js';
 import { registerRoot } from './routes/root.js';
 import { registerTry } from './routes/try.js';
+import { AuthService, tryUsers } from './auth.js';
+import { registerControl } from './control/index.js';
+import { registerIngest } from './ingest.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerSse, type SseOptions } from './sse.js';
+import { secretsLookup } from '../master/secrets.js';
+import { serveUi } from './static.js';
+import { registerClassify } from './classify.js';
+import { suggestionsModule } from './api/extensions/suggestions.js';
 
-export function createApp(w: WwwContext): Koa {
+export function createApp(w: WwwContext, opts: { auth?: AuthService; sse?: SseOptions } = {}): Koa {
   const app = new Koa({ proxy: false });
   const router = new Router();
+  const auth = opts.auth ?? new AuthService(w.master.config, secretsLookup(w.master.config.secrets ?? { values: {} }));
+  registerAuthRoutes(router, auth);
+  registerControl(router, w);
+  registerSse(router, w, opts.sse);
+  registerIngest(router, w);
+  registerClassify(router, w);
   registerRoot(router, [FORCESCHEDULERS]);
   registerForceSchedulers(router, w);
   registerChangeHooks(router, w);
@@ -29,14 +44,19 @@ export function createApp(w: WwwContext): Koa {
       const expose = (err as { expose?: boolean }).expose ?? status < 500;
       if (status >= 500) w.logger.error({ event: 'www.requestFailed', path: ctx.path, err: (err as Error).stack ?? String(err) }, 'request failed');
       ctx.status = status;
+      for (const [k, v] of Object.entries((err as { headers?: Record<string, string> }).headers ?? {})) ctx.set(k, v);
       ctx.type = 'application/json';
       ctx.body = JSON.stringify({ error: expose ? (err as Error).message : 'internal error' });
     }
   });
+  // Who is asking, before anything answers (lib/www/auth.ts).
+  app.use(auth.middleware());
   // The data API answers GET/HEAD under /api/v2 before the routes (which keep the POST controls).
-  mountApi(app, w);
+  mountApi(app, w, [suggestionsModule]);
   app.use(router.routes());
   app.use(router.allowedMethods());
+  // The web UI (static files, index.html for its routes, /config): only what nothing above answered.
+  app.use(serveUi(w));
   app.on('error', () => {
     // Already answered and logged by the middleware above; koa would print it to stderr otherwise.
   });
@@ -53,9 +73,10 @@ export class WwwServer {
 
   static async start(master: WwwMaster, logger: Logger, opts: { host?: string; port?: number } = {}): Promise<WwwServer> {
     const log = logger.child({ component: 'www' });
-    const users = configuredUsers(master.config);
+    const auth = new AuthService(master.config, secretsLookup(master.config.secrets));
+    const users = tryUsers(auth);
     const host = opts.host ?? master.config.www.host;
-    const app = createApp({ master, logger: log, users });
+    const app = createApp({ master, logger: log, users }, { auth });
     const server = createServer(app.callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -66,9 +87,7 @@ export class WwwServer {
     });
     const port = (server.address() as { port: number }).port;
     log.info({ event: 'www.listening', host, port }, `web server listening on http://${host.includes(':') ? `[${host}]` : host}:${port}/`);
-    if (users.length === 0) {
-      log.warn({ event: 'www.noUsers' }, 'no www.users configured: control requests (force) are accepted only from this machine, without credentials');
-    }
+    for (const warning of auth.warnings(master.config)) log.warn({ event: 'www.authWarning' }, warning);
     return new WwwServer(server, host, port);
   }
 

@@ -1,44 +1,48 @@
 /**
- * Who may control the master over HTTP. With `www.users` configured, control needs HTTP Basic
- * credentials of one of them (a password is given plain or as `sha256:<hex>` of it). With none, only
- * requests from this machine's loopback may control it: anyone who can reach a wider bind address
- * could otherwise start builds.
+ * Who is asking (docs/web.md "Authentication and roles"). Every request but the change hooks and
+ * Try (which check their own credentials) gets an Identity in `ctx.state.identity`, from, in order:
+ * an `Authorization: Basic` user or `Bearer` token; the session cookie of a login (POST /auth/login);
+ * else anonymous — or, on a master with no users and no tokens at all, `local` (every role) for a
+ * caller on this machine's loopback, as session 1 allowed. Wrong credentials are a 401 at once, and
+ * count towards the per-address login limit (429). A state-changing request made with a session
+ * cookie must come from our own origin (Origin, else Referer) or carry the session's X-CSRF-Token.
+ * With www.auth.requireLogin, reads under /api and /sse need an identity too. What an identity may
+ * do is authz.ts's business.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context } from 'koa';
+import { createHash } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { ResolvedConfig } from '../config/resolved.js';
+import type { Secret } from '../config/renderables.js';
+import type { SecretsLookup } from '../master/secrets.js';
+import { ANONYMOUS, Authz, type Action, type Identity } from './authz.js';
 import { JSONRPC_CODES, JsonRpcError } from './jsonRpcError.js';
+import { storedKind, verifyPassword, verifyPasswordSync } from './passwords.js';
+import { LoginRateLimiter } from './rateLimit.js';
+import { SESSION_COOKIE, SessionStore, csrfMatches, type Session } from './session.js';
 
+export type { Identity } from './authz.js';
+
+/** A user as the Try endpoint reads them (session 1's www.users shape). */
 export interface WwwUser {
   username: string;
-  /** Plain text, or `sha256:<hex digest of the password>`. */
+  /** Plain text, `sha256:<hex>`, or `scrypt$…`. */
   password: string;
 }
 
-export interface Identity {
-  /** The authenticated user, or undefined for an anonymous (loopback) caller. */
-  username?: string;
-}
-
 const REALM = 'buildmaster';
+export const BASIC_CHALLENGE = { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` };
+/** Verified credentials are remembered this long, so a script's every request does not pay for scrypt. */
+const VERIFIED_TTL_MS = 5 * 60_000;
+const MAX_VERIFIED = 1000;
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
+/** Paths that authenticate their callers themselves, with their own secrets. */
+const SELF_AUTHENTICATED = [/^\/change_hook(\/|$)/, /^\/api\/(v2|latest)\/try(\/|$)/];
+/** Reads that requireLogin protects (the UI's static files stay public: they show the login form). */
+const READ_PROTECTED = /^\/(api|sse)(\/|$)/;
 
-/** Compares digests of equal length, so the time taken says nothing about the password. */
+/** Compares in constant time; reads plain, `sha256:<hex>` and `scrypt$…` stored values. Blocking. */
 export function passwordMatches(stored: string, given: string): boolean {
-  const m = /^sha256:([0-9a-fA-F]{64})$/.exec(stored);
-  const expected = m ? Buffer.from(m[1].toLowerCase(), 'hex') : sha256(stored);
-  return timingSafeEqual(expected, sha256(given));
-}
-
-function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!m) return undefined;
-  const text = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon < 0) return undefined;
-  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+  return verifyPasswordSync(stored, given);
 }
 
 export function isLoopback(address: string | undefined): boolean {
@@ -46,21 +50,239 @@ export function isLoopback(address: string | undefined): boolean {
   return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
 }
 
-/** Throws a JsonRpcError (401 or 403) unless this request may control the master. */
-export function authorizeControl(ctx: Context, users: readonly WwwUser[]): Identity {
-  if (users.length === 0) {
-    if (isLoopback(ctx.req.socket.remoteAddress)) return {};
-    throw new JsonRpcError(403, JSONRPC_CODES.invalidRequest, 'control is only allowed from this machine unless www.users is configured');
+/** An HTTP error the app's error middleware answers as `{"error": message}`. */
+export class AuthError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AuthError';
   }
-  const challenge = { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` };
-  const creds = basicCredentials(ctx.get('authorization'));
-  if (!creds) throw new JsonRpcError(401, JSONRPC_CODES.invalidRequest, 'authentication required', challenge);
-  // Check every user so the time taken does not tell which names exist.
-  let ok: WwwUser | undefined;
-  for (const u of users) {
-    const match = passwordMatches(u.password, creds.password);
-    if (match && u.username === creds.username) ok = u;
+}
+
+interface KnownUser {
+  username: string;
+  stored: string;
+  roles: string[];
+}
+
+interface KnownToken {
+  name: string;
+  stored?: string;
+  secret?: Secret;
+  roles: string[];
+}
+
+function basicCredentials(header: string): { username: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+export function readCookie(ctx: Context, name: string): string | undefined {
+  for (const part of (ctx.get('cookie') ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
-  if (!ok) throw new JsonRpcError(401, JSONRPC_CODES.invalidRequest, 'invalid username or password', challenge);
-  return { username: ok.username };
+  return undefined;
+}
+
+/** The users, tokens, sessions, login limit and authz of one web server. */
+export class AuthService {
+  readonly users: ReadonlyMap<string, KnownUser>;
+  readonly tokens: readonly KnownToken[];
+  readonly requireLogin: boolean;
+  readonly authz: Authz;
+  readonly sessions: SessionStore;
+  readonly limiter: LoginRateLimiter;
+  private readonly verified = new Map<string, { identity: Identity; until: number }>();
+
+  constructor(
+    config: ResolvedConfig,
+    private readonly secrets: SecretsLookup = async () => undefined,
+    opts: { sessions?: SessionStore; limiter?: LoginRateLimiter } = {},
+  ) {
+    const users = new Map<string, KnownUser>();
+    // Session 1's www.users (deprecated): they could do everything, so they are admins.
+    for (const u of config.www.users ?? []) users.set(u.username, { username: u.username, stored: u.password, roles: ['admin'] });
+    for (const u of config.www.auth?.users ?? []) users.set(u.username, { username: u.username, stored: (u.passwordHash ?? u.password)!, roles: [...u.roles] });
+    this.users = users;
+    this.tokens = (config.www.auth?.tokens ?? []).map((t) => ({
+      name: t.name,
+      roles: [...t.roles],
+      ...(t.tokenHash !== undefined ? { stored: t.tokenHash } : typeof t.token === 'string' ? { stored: t.token } : { secret: t.token as Secret }),
+    }));
+    this.requireLogin = config.www.auth?.requireLogin ?? false;
+    this.authz = new Authz(config.www.authz);
+    this.sessions = opts.sessions ?? new SessionStore();
+    this.limiter = opts.limiter ?? new LoginRateLimiter();
+  }
+
+  /** No user and no token: the master is controlled from this machine only (see `local`). */
+  get configured(): boolean {
+    return this.users.size > 0 || this.tokens.length > 0;
+  }
+
+  /** Problems checkconfig and the master's start should shout about. */
+  warnings(config: ResolvedConfig): string[] {
+    const out: string[] = [];
+    if ((config.www.users ?? []).length > 0) out.push('www.users is deprecated: move them to www.auth.users with a passwordHash (buildmaster hash-password) and roles; they are admins meanwhile');
+    for (const u of config.www.auth?.users ?? []) {
+      if (u.password !== undefined) out.push(`www.auth.users "${u.username}" has a PLAIN-TEXT password: store a passwordHash made by \`buildmaster hash-password\` instead`);
+    }
+    for (const u of config.www.users ?? []) if (storedKind(u.password) === 'plain') out.push(`www.users "${u.username}" has a PLAIN-TEXT password`);
+    for (const t of config.www.auth?.tokens ?? []) if (typeof t.token === 'string') out.push(`www.auth.tokens "${t.name}" is a PLAIN-TEXT token: use a tokenHash or a Secret`);
+    if (!this.configured) out.push('no www.auth users or tokens: control is accepted only from this machine, without credentials');
+    return out;
+  }
+
+  private remembered(key: string): Identity | undefined {
+    const v = this.verified.get(key);
+    if (!v) return undefined;
+    if (v.until < Date.now()) {
+      this.verified.delete(key);
+      return undefined;
+    }
+    return v.identity;
+  }
+
+  private remember(key: string, identity: Identity): Identity {
+    this.verified.set(key, { identity, until: Date.now() + VERIFIED_TTL_MS });
+    while (this.verified.size > MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    return identity;
+  }
+
+  /** The user's identity if the password is right. */
+  async checkUser(username: string, password: string, via: 'basic' | 'session' = 'basic'): Promise<Identity | undefined> {
+    const key = createHash('sha256').update(`u\0${username}\0${password}`).digest('hex');
+    const hit = this.remembered(key);
+    if (hit) return { ...hit, via };
+    const u = this.users.get(username);
+    // An unknown name costs a hash too, so the time taken does not tell which names exist.
+    const ok = await verifyPassword(u?.stored ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', password);
+    if (!u || !ok) return undefined;
+    return { ...this.remember(key, { via: 'basic', username, roles: u.roles }), via };
+  }
+
+  async checkToken(token: string): Promise<Identity | undefined> {
+    const key = createHash('sha256').update(`t\0${token}`).digest('hex');
+    const hit = this.remembered(key);
+    if (hit) return hit;
+    for (const t of this.tokens) {
+      const stored = t.stored ?? (t.secret ? await this.secrets(t.secret.name) : undefined);
+      if (stored !== undefined && (await verifyPassword(stored, token))) return this.remember(key, { via: 'token', username: t.name, roles: t.roles });
+    }
+    return undefined;
+  }
+
+  private throttle(address: string): void {
+    const wait = this.limiter.retryAfterSeconds(address);
+    if (wait > 0) throw new AuthError(429, 'too many failed logins; try again later', { 'Retry-After': String(wait) });
+  }
+
+  /** POST /auth/login: a new session, or undefined (the failure counted). Throws 429 when throttled. */
+  async login(address: string, username: string, password: string): Promise<Session | undefined> {
+    this.throttle(address);
+    const who = await this.checkUser(username, password, 'session');
+    if (!who) {
+      this.limiter.recordFailure(address);
+      return undefined;
+    }
+    return this.sessions.create(username, who.roles);
+  }
+
+  /** The request's identity (see the file comment); throws AuthError for wrong credentials. */
+  async identify(ctx: Context): Promise<{ identity: Identity; session?: Session }> {
+    const address = ctx.req.socket.remoteAddress ?? '';
+    const header = ctx.get('authorization');
+    if (header) {
+      this.throttle(address);
+      const basic = basicCredentials(header);
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const who = basic ? await this.checkUser(basic.username, basic.password) : bearer ? await this.checkToken(bearer[1]!) : undefined;
+      if (!who) {
+        this.limiter.recordFailure(address);
+        throw new AuthError(401, basic ? 'invalid username or password' : bearer ? 'invalid token' : 'unsupported authorization scheme', BASIC_CHALLENGE);
+      }
+      return { identity: who };
+    }
+    const session = this.sessions.get(readCookie(ctx, SESSION_COOKIE));
+    if (session) return { identity: { via: 'session', username: session.username, roles: session.roles }, session };
+    if (!this.configured && isLoopback(address)) return { identity: { via: 'local', roles: ['admin'] } };
+    return { identity: ANONYMOUS };
+  }
+
+  /** Koa middleware putting `identity` (and `session`) into ctx.state, enforcing CSRF and requireLogin. */
+  middleware() {
+    return async (ctx: Context, next: Next): Promise<void> => {
+      if (SELF_AUTHENTICATED.some((re) => re.test(ctx.path))) return next();
+      const { identity, session } = await this.identify(ctx);
+      ctx.state.identity = identity;
+      ctx.state.session = session;
+      ctx.state.auth = this;
+      if (session && !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) checkCsrf(ctx, session);
+      if (this.requireLogin && identity.via === 'anonymous' && READ_PROTECTED.test(ctx.path)) {
+        throw new AuthError(401, 'login required', BASIC_CHALLENGE);
+      }
+      await next();
+    };
+  }
+}
+
+/** Our own origin, as the browser names it in Origin. */
+function ownOrigin(ctx: Context): string {
+  return `${ctx.protocol}://${ctx.host}`;
+}
+
+/**
+ * A cookie is sent by the browser whoever made the page; SameSite=Strict already keeps it off
+ * cross-site requests, and this check covers browsers or proxies that do not honour it.
+ */
+export function checkCsrf(ctx: Context, session: Session): void {
+  if (csrfMatches(session, ctx.get('x-csrf-token') || undefined)) return;
+  const origin = ctx.get('origin');
+  if (origin) {
+    if (origin === ownOrigin(ctx)) return;
+    throw new AuthError(403, `cross-site request refused (Origin ${origin})`);
+  }
+  const referer = ctx.get('referer');
+  if (referer && (referer === ownOrigin(ctx) || referer.startsWith(`${ownOrigin(ctx)}/`))) return;
+  throw new AuthError(403, 'cross-site request refused: send Origin, Referer or X-CSRF-Token');
+}
+
+/** The identity the auth middleware found (anonymous when it did not run). */
+export function identityOf(ctx: Context): Identity {
+  return (ctx.state.identity as Identity | undefined) ?? ANONYMOUS;
+}
+
+/**
+ * Throws a JsonRpcError (401 or 403) unless this request may do `action`. The second parameter is
+ * unused (session 1's users list; the AuthService in ctx.state knows them now).
+ */
+export function authorizeControl(ctx: Context, _users?: unknown, action: Action | string = 'forceschedulers.force', target: { builder?: string } = {}): Identity {
+  const who = identityOf(ctx);
+  const auth = ctx.state.auth as AuthService | undefined;
+  const authz = auth?.authz ?? new Authz();
+  const decision = authz.check(who, action, target);
+  if (decision.allowed) return who;
+  if (decision.status === 403 && auth && !auth.configured && who.via === 'anonymous') {
+    throw new JsonRpcError(403, JSONRPC_CODES.invalidRequest, 'control is only allowed from this machine unless www.auth users or tokens are configured');
+  }
+  if (decision.status === 401 && auth && !auth.configured) {
+    throw new JsonRpcError(403, JSONRPC_CODES.invalidRequest, 'control is only allowed from this machine unless www.auth users or tokens are configured');
+  }
+  throw new JsonRpcError(decision.status, JSONRPC_CODES.invalidRequest, decision.message, decision.status === 401 ? BASIC_CHALLENGE : {});
+}
+
+/** The users the Try endpoint accepts with Basic auth: those allowed 'try'. */
+export function tryUsers(auth: AuthService): WwwUser[] {
+  return [...auth.users.values()]
+    .filter((u) => auth.authz.check({ via: 'basic', username: u.username, roles: u.roles }, 'try').allowed)
+    .map((u) => ({ username: u.username, password: u.stored }));
 }

@@ -6,7 +6,7 @@ import { openDatabase, type Database } from '../../lib/db/connection.js';
 import { select } from '../../lib/db/query.js';
 import { readStatus } from '../../lib/master/statusFile.js';
 import { configSource, freePort, makeMasterDir, removeDir, until, type ConfigSpec } from '../master/masterDir.js';
-import { forceOverHttp, killMasterProcess, runCliProcess, startMasterProcess, type MasterProcess } from '../master/masterProcess.js';
+import { submitRequests, killMasterProcess, runCliProcess, startMasterProcess, type MasterProcess } from '../master/masterProcess.js';
 
 /**
  * `buildmaster reconfig DIR` against a real `start --nodaemon` process (no builds run: the worker is
@@ -60,7 +60,7 @@ describe('buildmaster reconfig (real processes)', function () {
     const ok = await runCliProcess(['reconfig', dir!]);
     expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
     expect(ok.stdout).to.contain('reconfig applied').and.contain('builders added: b2');
-    expect(await requestedBuilders((await forceOverHttp(port)).bsid)).to.deep.equal(['b1', 'b2']);
+    expect(await requestedBuilders((await submitRequests(db!)).bsid)).to.deep.equal(['b1', 'b2']);
 
     // A builder naming a worker that does not exist, and a syntax-valid but wrong type.
     const bad = configSource(spec(['b1', 'b2', 'b3'])).replace(`workernames: ["nowhere"], steps: [new steps.ShellCommand({ name: 'run', command: "true" })],  },\n  ]`, `workernames: ["ghost"], steps: [] },\n  ]`);
@@ -69,7 +69,7 @@ describe('buildmaster reconfig (real processes)', function () {
     const rejected = await runCliProcess(['reconfig', dir!]);
     expect(rejected.code, rejected.stdout + rejected.stderr).to.equal(7);
     expect(rejected.stderr).to.contain('reconfig rejected; the old config stays in force').and.match(/master\.config\.ts:\d+: builders\[2\]/).and.contain('ghost');
-    expect(await requestedBuilders((await forceOverHttp(port)).bsid), 'the old config is still in force').to.deep.equal(['b1', 'b2']);
+    expect(await requestedBuilders((await submitRequests(db!)).bsid), 'the old config is still in force').to.deep.equal(['b1', 'b2']);
     expect(proc!.child.exitCode).to.equal(null);
   });
 

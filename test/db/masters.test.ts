@@ -1,5 +1,15 @@
 import { expect } from 'chai';
-import { findOrCreateMaster, getExpiredMasters, getMaster, getMasters, markMasterActive, markMasterInactive } from '../../lib/db/masters.js';
+import {
+  findOrCreateMaster,
+  getExpiredMasters,
+  getMaster,
+  getMasterBoot,
+  getMasters,
+  heartbeatMaster,
+  markMasterActive,
+  markMasterInactive,
+  recordMasterBoot,
+} from '../../lib/db/masters.js';
 import { forEachDialect } from '../support/databases.js';
 
 forEachDialect('db/masters', (h) => {
@@ -39,5 +49,28 @@ forEachDialect('db/masters', (h) => {
     expect(rows).to.deep.equal([]);
     expect(await getExpiredMasters(db, 600)).to.deep.equal([]);
     expect((await getMasters(db)).map((m) => m.active)).to.deep.equal([0, 1]);
+  });
+
+  it('records each boot of a master (time, pid, incarnation) in object_state under Buildbot\'s master object', async () => {
+    const db = await h.open();
+    expect(await getMasterBoot(db, 'host:/m')).to.equal(undefined);
+    expect(await recordMasterBoot(db, 'host:/m', 1000, 11)).to.deep.equal({ boot_time: 1000, pid: 11, incarnation: 1 });
+    expect(await recordMasterBoot(db, 'host:/m', 2000, 12)).to.deep.equal({ boot_time: 2000, pid: 12, incarnation: 2 });
+    expect(await getMasterBoot(db, 'host:/m')).to.deep.equal({ boot_time: 2000, pid: 12, incarnation: 2 });
+    const [objects] = await db.sequelize.query("SELECT name, class_name FROM objects WHERE class_name = 'buildbot.master.BuildMaster'");
+    expect(objects).to.deep.equal([{ name: 'host:/m', class_name: 'buildbot.master.BuildMaster' }]);
+  });
+
+  it('the heartbeat refreshes only an active master: one declared dead is not revived', async () => {
+    const db = await h.open();
+    const a = await findOrCreateMaster(db, 'host:/a', 1);
+    expect(await heartbeatMaster(db, a, 100)).to.equal(false); // never went active
+    await markMasterActive(db, a, 100);
+    expect(await heartbeatMaster(db, a, 100)).to.equal(true); // same second: still matched
+    expect(await heartbeatMaster(db, a, 150)).to.equal(true);
+    expect(await markMasterInactive(db, a, undefined, 150)).to.equal(false); // beat at 150 is not older than 150
+    expect(await markMasterInactive(db, a, undefined, 151)).to.equal(true);
+    expect(await heartbeatMaster(db, a, 200)).to.equal(false);
+    expect(await getMaster(db, a)).to.include({ active: 0, last_active: 150 });
   });
 });

@@ -34,8 +34,13 @@ forEachDialect('db/workerClaims', (h) => {
     await markMasterInactive(db, m1);
     expect(await claimWorker(db, w1, m2)).to.deep.equal({ claimed: true });
     expect(await holdsWorker(db, w1, m1)).to.equal(false);
-    expect(await releaseMasterWorkerClaims(db, m1)).to.equal(1);
-    expect(await getWorkerClaims(db)).to.have.length(1);
+    // An inactive master claims nothing, not even a free worker.
+    expect(await claimWorker(db, w2, m1)).to.deep.equal({ claimed: true }); // still its own claim
+    await releaseWorkerClaim(db, w2, m1);
+    expect(await claimWorker(db, w2, m1)).to.deep.equal({ claimed: false, heldBy: 0 });
+    await claimWorker(db, w2, m2);
+    expect(await releaseMasterWorkerClaims(db, m2)).to.equal(2);
+    expect(await getWorkerClaims(db)).to.have.length(0);
   });
 
   it('gives a contested worker to exactly one of masters racing on two handles', async () => {

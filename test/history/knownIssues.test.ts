@@ -68,6 +68,18 @@ forEachDialect('history known issues', (h) => {
     ]);
   });
 
+  it('a rule added later (config or API) labels the failures already recorded, unless labelled', async () => {
+    await fail(1000, 'ld: cannot find -lssl');
+    await fail(1001, 'fatal: unable to access repo: Could not resolve host');
+    await syncConfiguredKnownIssues(db, [{ title: 'no libssl', pattern: 'cannot find -lssl' }]);
+    const api = await addKnownIssue(db, { title: 'dns', pattern: 'Could not resolve host' });
+    const again = await addKnownIssue(db, { title: 'also ssl', pattern: 'lssl' });
+    const [cfg] = await listKnownIssues(db);
+    const { signatures } = await listSignatures(db, { order: 'firstSeen' });
+    expect(signatures.map((x) => [x.knownIssueId, x.classifiedBy])).to.deep.equal([[api.id, 'rule'], [cfg!.id, 'rule']]);
+    expect(again.id).to.not.equal(cfg!.id);
+  });
+
   it('a reconfig keeps ids of rules whose title stays, updates them, adds new ones, deactivates removed ones', async () => {
     await syncConfiguredKnownIssues(db, [{ title: 'A', pattern: 'a' }, { title: 'B', pattern: 'b' }]);
     const [a, b] = await listKnownIssues(db);

@@ -25,6 +25,10 @@ describe('history normalizeErrorLine', () => {
     expect(normalizeErrorLine("error: undefined reference to `net_exit'")).to.not.equal(normalizeErrorLine("error: undefined reference to `net_init'"));
   });
 
+  it('is idempotent, so a normalised line given as a known issue\'s signature hashes the same', () => {
+    for (const [, line] of cases) expect(normalizeErrorLine(normalizeErrorLine(line))).to.equal(normalizeErrorLine(line));
+  });
+
   it('cuts long lines', () => {
     expect(Array.from(normalizeErrorLine('é'.repeat(2000)))).to.have.length(MAX_SIGNATURE_LENGTH);
   });

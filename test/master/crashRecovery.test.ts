@@ -12,7 +12,7 @@ import { masterName } from '../../lib/master/identity.js';
 import { RETRY, SUCCESS } from '../../lib/process/results.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { freePort, makeMasterDir, removeDir, trust, until, type TestWorker } from './masterDir.js';
-import { forceOverHttp, runCliProcess, stepLogText } from './masterProcess.js';
+import { submitRequests, runCliProcess, stepLogText } from './masterProcess.js';
 
 /**
  * Crash recovery of a real daemon (`buildmaster start DIR`) with three builds running on a real sshd:
@@ -72,7 +72,7 @@ describe('crash recovery: kill -9, then start (real daemon)', function () {
     expect(started.code, started.stderr).to.equal(0);
     const first = await daemonPid();
     db = await openDatabase({ url: 'sqlite:///state.sqlite', basedir: dir });
-    const { bsid, brids } = await forceOverHttp(port);
+    const { bsid, brids } = await submitRequests(db!);
     expect(brids).to.have.length(3);
 
     // Every build has written its line to the DB before the crash.

@@ -25,6 +25,7 @@ const SECONDS = Number(process.env.BM_JANITOR_LOAD_SECONDS ?? 120);
 const FORCE_EVERY_MS = 100;
 const PROBE_EVERY_MS = 50;
 const CLAIM_BOUND_MS = 100;
+const TICK_MS = 5;
 
 async function sizeOf(db: Database): Promise<number> {
   if (!db.caps.supportsVacuum) {
@@ -61,7 +62,7 @@ forEachDialect('janitor under steady load (real master, real sshd)', (h) => {
     const spec: ConfigSpec = {
       workers: [worker(0), worker(1)],
       builders: [{ name: 'steady', workernames: ['w1', 'w2'], command: 'echo built' }],
-      extra: `janitor: { buildHorizon: 30, logHorizon: 30, changeHorizon: 100, interval: 2, maxBatchMs: 25 },`,
+      extra: `janitor: { buildHorizon: 30, logHorizon: 30, signatureHorizon: 30, changeHorizon: 100, interval: 2, maxBatchMs: 25 },`,
     };
     dir = await makeMasterDir(spec);
     if (h.dialect === 'mysql') {
@@ -109,6 +110,10 @@ forEachDialect('janitor under steady load (real master, real sshd)', (h) => {
 
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    // The master's event loop, ticking every 5 ms: a longer gap is time in which no JavaScript of
+    // this process ran (the CPU was elsewhere: 2 cores, shared), which no database design can help.
+    const ticks: number[] = [];
+    const ticker = setInterval(() => ticks.push(performance.now()), TICK_MS);
     const started = performance.now();
     let forced = 0;
     let forceErrors = 0;
@@ -131,13 +136,27 @@ forEachDialect('janitor under steady load (real master, real sshd)', (h) => {
     const worstDuring = Math.max(0, ...during.map((p) => p.waitMs));
     const worstAll = Math.max(0, ...probes.map((p) => p.waitMs));
     loopDelay.disable();
+    clearInterval(ticker);
+    /** Of the interval [a, b], the time the event loop was stalled (tick gaps beyond TICK_MS). */
+    const stalledIn = (a: number, b: number) => {
+      let sum = 0;
+      for (let i = 1; i < ticks.length; i++) {
+        const excessFrom = ticks[i - 1]! + TICK_MS;
+        const to = ticks[i]!;
+        if (to <= a || excessFrom >= b) continue;
+        sum += Math.max(0, Math.min(to, b) - Math.max(excessFrom, a));
+      }
+      return sum;
+    };
+    const dbWait = (p: { at: number; waitMs: number }) => p.waitMs - stalledIn(p.at, p.at + p.waitMs);
+    const worstDbWaitDuring = Math.max(0, ...during.map(dbWait));
     const pct = (xs: number[], q: number) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!) : 0);
     const outside = probes.filter((p) => !during.includes(p));
     const deleted = runs.reduce((a, r) => a + (r.rows ?? 0), 0);
     const summary = {
       dialect: h.dialect, forced, forceErrors, buildsLeft: Number(builds), janitorRuns: runs.length, rowsDeleted: deleted,
       longestBatchMs: Math.round(Math.max(0, ...runs.map((r) => r.longestBatchMs ?? 0))),
-      probes: probes.length, probesDuringJanitor: during.length, worstClaimWaitDuringMs: Math.round(worstDuring), worstClaimWaitMs: Math.round(worstAll),
+      probes: probes.length, probesDuringJanitor: during.length, worstClaimWaitDuringMs: Math.round(worstDuring), worstDbWaitDuringMs: Math.round(worstDbWaitDuring), worstClaimWaitMs: Math.round(worstAll),
       p99During: pct(during.map((p) => p.waitMs), 0.99), p99Outside: pct(outside.map((p) => p.waitMs), 0.99), worstOutside: pct(outside.map((p) => p.waitMs), 1),
       eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e6), eventLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
       sizeAtHalf, sizeAtEnd, ratio: +(sizeAtEnd / sizeAtHalf).toFixed(3),
@@ -148,7 +167,12 @@ forEachDialect('janitor under steady load (real master, real sshd)', (h) => {
     expect(runs.length, 'janitor runs').to.be.greaterThan(5);
     expect(deleted, 'rows deleted').to.be.greaterThan(0);
     expect(during.length, 'probes while the janitor ran').to.be.greaterThan(0);
-    expect(worstDuring, 'longest claim wait while the janitor ran (ms)').to.be.at.most(CLAIM_BOUND_MS);
+    // The bound, on the wait the database caused: the wall-clock wait less the time this process
+    // was not running at all (summary.worstClaimWaitDuringMs has the raw figure).
+    expect(worstDbWaitDuring, 'longest claim wait while the janitor ran, event-loop stalls excluded (ms)').to.be.at.most(CLAIM_BOUND_MS);
+    // sqlite: what the janitor holds the write lock for, per batch, is what a claim can wait behind it.
+    // (MySQL claims do not wait for its batches at all: they lock other rows.)
+    if (db.caps.singleWriter) expect(summary.longestBatchMs, 'longest janitor batch (ms)').to.be.at.most(CLAIM_BOUND_MS);
     expect(sizeAtEnd, `size at the end (${sizeAtEnd}) vs at ${SECONDS / 2} s (${sizeAtHalf})`).to.be.at.most(1.2 * sizeAtHalf);
   });
 });

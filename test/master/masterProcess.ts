@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '../../lib/db/connection.js';
+import { addBuildset } from '../../lib/db/buildsets.js';
 import { getLogChunks, getLogs } from '../../lib/db/logs.js';
+import { select } from '../../lib/db/query.js';
 import { readLines } from '../../lib/logs/chunkCodec.js';
 import { repoRoot } from '../support/cli.js';
 import { until } from './masterDir.js';
@@ -69,16 +71,20 @@ export function runCliProcess(args: string[]): Promise<CliRun> {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** Force builds on every builder of the ForceScheduler `force` over HTTP JSON-RPC: [bsid, {builderid: brid}]. */
-export async function forceOverHttp(port: number, scheduler = 'force', params: Record<string, unknown> = {}): Promise<{ bsid: number; brids: number[] }> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v2/forceschedulers/${scheduler}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'force', id: 1, params }),
-  });
-  const body = (await res.json()) as { result?: [number, Record<string, number>]; error?: unknown };
-  if (!body.result) throw new Error(`force failed: ${JSON.stringify(body)}`);
-  return { bsid: body.result[0], brids: Object.values(body.result[1]) };
+/**
+ * Requests for the named builders (all of this master's when none are named), added straight to the
+ * database as another master or a scheduler would: the master finds them at its next poll. (The
+ * HTTP force path has its own tests; these tests are about what the master does with requests.)
+ */
+export async function submitRequests(db: Database, builderNames?: string[]): Promise<{ bsid: number; brids: number[] }> {
+  const builders = await select<{ id: number; name: string }>(
+    db,
+    'SELECT b.id, b.name FROM builders b JOIN builder_masters bm ON bm.builderid = b.id ORDER BY b.name',
+  );
+  const chosen = builders.filter((b) => !builderNames || builderNames.includes(b.name));
+  if (chosen.length === 0) throw new Error(`no registered builder among ${JSON.stringify(builderNames)}`);
+  const { bsid, brids } = await addBuildset(db, { sourcestamps: [{ codebase: '' }], reason: 'test', properties: {}, builderids: chosen.map((b) => b.id) });
+  return { bsid, brids: chosen.map((b) => brids[b.id]!) };
 }
 
 /** The text of a step's first log (stdio). */

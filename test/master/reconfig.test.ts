@@ -13,7 +13,7 @@ import { describePlan, planReconfig } from '../../lib/master/reconfig.js';
 import { SUCCESS } from '../../lib/process/results.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { configSource, freePort, makeMasterDir, removeDir, rewriteConfig, trust, until, type ConfigSpec, type TestWorker } from './masterDir.js';
-import { forceOverHttp, killMasterProcess, runCliProcess, startMasterProcess, stepLogText, type MasterProcess } from './masterProcess.js';
+import { submitRequests, killMasterProcess, runCliProcess, startMasterProcess, stepLogText, type MasterProcess } from './masterProcess.js';
 import { writeFile } from 'node:fs/promises';
 
 /**
@@ -85,7 +85,7 @@ describe('reconfig (real master process)', function () {
 
   it('during a build: the build finishes; the new builder and worker exist and build; the changed builder uses its new steps', async () => {
     const port = await start({ workers: [worker(0)], builders: [{ name: 'b1', workernames: ['w1'], command: 'echo v1; sleep 4' }] });
-    const first = await forceOverHttp(port);
+    const first = await submitRequests(db!);
     const build = await runningBuild(first.brids[0]!);
 
     await rewriteConfig(dir!, {
@@ -105,7 +105,7 @@ describe('reconfig (real master process)', function () {
     expect((await getBuildsForRequest(db!, first.brids[0]!)).map((b) => [b.id, b.results])).to.deep.equal([[build.id, SUCCESS]]);
     expect(await runLog(build.id), 'the running build kept its config').to.contain('v1');
 
-    const second = await forceOverHttp(port);
+    const second = await submitRequests(db!);
     expect(second.brids).to.have.length(2);
     await complete(second.bsid);
     const [b1] = await getBuildsForRequest(db!, second.brids[0]!);
@@ -124,7 +124,7 @@ describe('reconfig (real master process)', function () {
         { name: 'b2', workernames: ['w2'], command: 'echo b2' },
       ],
     });
-    const first = await forceOverHttp(port);
+    const first = await submitRequests(db!);
     const build = await runningBuild(first.brids[0]!);
 
     await rewriteConfig(dir!, { workers: [worker(0, { connectTimeout: 25 })], builders: [{ name: 'b3', workernames: ['w1'], command: 'echo b3' }], wwwPort: port });
@@ -137,7 +137,7 @@ describe('reconfig (real master process)', function () {
     expect((await getBuildsForRequest(db!, first.brids[0]!)).map((b) => [b.id, b.results])).to.deep.equal([[build.id, SUCCESS]]);
     await until(() => /"event":"worker.retiring".*"worker":"w1"/.test(proc!.output), 'w1 to retire');
 
-    const second = await forceOverHttp(port);
+    const second = await submitRequests(db!);
     await complete(second.bsid);
     const [b3] = await getBuildsForRequest(db!, second.brids[0]!);
     expect(b3!.results).to.equal(SUCCESS);

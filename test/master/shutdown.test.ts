@@ -14,7 +14,7 @@ import { RETRY, SUCCESS } from '../../lib/process/results.js';
 import { forEachDialect } from '../support/databases.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { configSource, freePort, makeMasterDir, removeDir, trust, until, type TestWorker } from './masterDir.js';
-import { forceOverHttp, killMasterProcess, runCliProcess, startMasterProcess, type MasterProcess } from './masterProcess.js';
+import { submitRequests, killMasterProcess, runCliProcess, startMasterProcess, type MasterProcess } from './masterProcess.js';
 
 /**
  * Graceful shutdown of a real `start --nodaemon` process with three builds running on a real sshd:
@@ -96,7 +96,7 @@ forEachDialect('graceful shutdown (real master process)', (h) => {
     this.timeout(240_000);
     const { dir, port } = await masterDir('sleep 4; echo finished');
     const p = await start(dir);
-    const { bsid, brids } = await forceOverHttp(port);
+    const { bsid, brids } = await submitRequests(db);
     expect(brids).to.have.length(3);
     await allRunning(bsid, 3);
     p.child.kill('SIGTERM');
@@ -116,7 +116,7 @@ forEachDialect('graceful shutdown (real master process)', (h) => {
     const command = `m="$HOME/bound-${tag}-$(echo "$PWD" | tr / _)"; if [ ! -e "$m" ]; then touch "$m"; sleep 60; fi; echo rerun`;
     const { dir, port } = await masterDir(command, 'shutdown: { buildBound: 1 },');
     const p = await start(dir);
-    const { bsid, brids } = await forceOverHttp(port);
+    const { bsid, brids } = await submitRequests(db);
     await allRunning(bsid, 3);
     const t0 = Date.now();
     const stop = await runCliProcess(['stop', dir]);
@@ -137,7 +137,7 @@ forEachDialect('graceful shutdown (real master process)', (h) => {
     this.timeout(240_000);
     const { dir, port } = await masterDir('sleep 60');
     const p = await start(dir);
-    const { bsid } = await forceOverHttp(port);
+    const { bsid } = await submitRequests(db);
     await allRunning(bsid, 3);
     const stop = await runCliProcess(['stop', '--timeout', '1', dir]);
     expect(stop.code, stop.stdout + stop.stderr).to.equal(5);

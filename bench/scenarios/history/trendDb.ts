@@ -67,7 +67,7 @@ export async function fillTrendDb(db: Database, n: number, failingSteps: number,
     }
   }, { driverOnly: true });
   log(`history: ${n} builds, ${stepRows.length} steps written`);
-  const templates = Array.from({ length: 1000 }, (_, k) => `/home/w/build/src/mod${k}/file.c:${k}:1: error: symbol_${k} undeclared (first use in this function)`);
+  const templates = Array.from({ length: 5000 }, (_, k) => `/home/w/build/src/mod${k}/file.c:${k}:1: error: symbol_${k} undeclared (first use in this function)`);
   for (let i = 0; i < failingSteps; i++) {
     const row = buildRows[Math.floor((i * n) / failingSteps)]!;
     const [buildid, builderid, workerid, branch, at] = row as [number, number, number, string, number];

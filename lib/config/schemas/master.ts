@@ -19,7 +19,7 @@ import {
   defaultWorkerUser,
 } from '../defaults.js';
 import { isRenderable, type Secret } from '../renderables.js';
-import type { ResolvedBuilder, ResolvedChangeHooks, WorkerConfig } from '../resolved.js';
+import type { ResolvedBuilder, ResolvedChangeHooks, ResolvedWwwAuth, ResolvedWwwAuthz, WorkerConfig } from '../resolved.js';
 import type { LogLevel } from '../types.js';
 import { count, describeValue, duration, fn, forward, obj, port, positiveInt, record, renderable, str, stringRecord } from './common.js';
 import { lockList } from './locks.js';
@@ -213,6 +213,53 @@ const changeHooks = () =>
 
 type ChangeHooksInput = z.output<ReturnType<typeof changeHooks>>;
 
+const roleList = () => z.array(z.string().min(1));
+
+/** www.auth: users with hashed passwords, API tokens, requireLogin (lib/www/auth.ts reads them). */
+const wwwAuth = () =>
+  obj({
+    users: z.array(
+      obj({ username: z.string().min(1), passwordHash: z.string().regex(/^(scrypt\$|sha256:)/, { error: 'expected what `buildmaster hash-password` prints (scrypt$…)' }).optional(), password: z.string().min(1).optional(), roles: roleList().optional() })
+        .superRefine((u, ctx) => {
+          if ((u.passwordHash === undefined) === (u.password === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of passwordHash or password' });
+        }),
+    ).superRefine((users, ctx) => {
+      const seen = new Set<string>();
+      users.forEach((u, i) => {
+        if (seen.has(u.username)) ctx.addIssue({ code: 'custom', message: `duplicate user "${u.username}"`, path: [i, 'username'] });
+        seen.add(u.username);
+      });
+    }).optional(),
+    tokens: z.array(
+      obj({ name: z.string().min(1), tokenHash: z.string().regex(/^(scrypt\$|sha256:)/, { error: 'expected what `buildmaster hash-password` prints (scrypt$…)' }).optional(), token: secretValue().optional(), roles: roleList().optional() })
+        .superRefine((t, ctx) => {
+          if ((t.tokenHash === undefined) === (t.token === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of tokenHash or token' });
+        }),
+    ).optional(),
+    requireLogin: z.boolean().optional(),
+  });
+
+const wwwAuthz = () =>
+  obj({
+    allowRules: z.array(obj({ action: z.string().min(1), builder: z.string().min(1).optional(), role: z.string().min(1), defaultDeny: z.boolean().optional() })).optional(),
+    roleMatchers: z.array(obj({ roles: roleList(), usernames: z.array(z.string().min(1)) })).optional(),
+  });
+
+function resolveWwwAuth(a: z.output<ReturnType<typeof wwwAuth>>): ResolvedWwwAuth {
+  return {
+    users: (a.users ?? []).map((u) => ({ ...u, roles: [...(u.roles ?? [])] })),
+    tokens: (a.tokens ?? []).map((t) => ({ ...t, roles: [...(t.roles ?? [])] })),
+    requireLogin: a.requireLogin ?? false,
+  };
+}
+
+function resolveWwwAuthz(a: z.output<ReturnType<typeof wwwAuthz>>): ResolvedWwwAuthz {
+  return {
+    allowRules: (a.allowRules ?? []).map((r) => ({ ...r, defaultDeny: r.defaultDeny ?? true })),
+    roleMatchers: (a.roleMatchers ?? []).map((m) => ({ roles: [...m.roles], usernames: [...m.usernames] })),
+  };
+}
+
 function resolveChangeHooks(h: ChangeHooksInput | undefined): ResolvedChangeHooks {
   const out: ResolvedChangeHooks = {};
   if (h?.base !== undefined) out.base = h.base === true || !h.base.auth ? {} : { auth: { ...h.base.auth } };
@@ -276,6 +323,8 @@ export const masterTop = obj({
       })
       .optional(),
     changeHooks: changeHooks().optional(),
+    auth: wwwAuth().optional(),
+    authz: wwwAuthz().optional(),
   }).optional(),
   workers: list().optional(),
   builders: list().optional(),
@@ -355,6 +404,8 @@ export function resolveTop(o: MasterTop) {
     users: (o.www?.users ?? []).map((u) => ({ ...u })),
     // Only when configured: no hooks is the common case, and the resolved config stays as before.
     ...(o.www?.changeHooks ? { changeHooks: resolveChangeHooks(o.www.changeHooks) } : {}),
+    ...(o.www?.auth ? { auth: resolveWwwAuth(o.www.auth) } : {}),
+    ...(o.www?.authz ? { authz: resolveWwwAuthz(o.www.authz) } : {}),
   };
   const janitor: Record<string, number> = {};
   for (const [k, v] of Object.entries(o.janitor ?? {})) if (v !== undefined) janitor[k] = v as number;

@@ -12,7 +12,7 @@ import { applyToList, selectFields, type Item } from './applySpec.js';
 import { sendError, sendJson } from './encode.js';
 import { PathMatcher } from './pathMatcher.js';
 import { parseResultSpec, type Query } from './resultSpec.js';
-import type { ApiModule, Endpoint, RawResult } from './types.js';
+import type { ApiModule, Endpoint, PathArgs, RawResult } from './types.js';
 
 const PREFIX_RE = /^\/api\/(?:v2|latest)(?:\/(.*))?$/;
 
@@ -76,7 +76,7 @@ export class Api {
     };
   }
 
-  private async answer(ctx: Context, w: WwwContext, db: () => Database, e: Endpoint, args: Record<string, number | string>, pattern: string): Promise<void> {
+  private async answer(ctx: Context, w: WwwContext, db: () => Database, e: Endpoint, args: PathArgs, pattern: string): Promise<void> {
     const query: Record<string, string | string[] | undefined> = { ...(ctx.query as Query) };
     const extra: Record<string, string | string[] | undefined> = {};
     for (const p of e.params ?? []) {

@@ -12,6 +12,11 @@ import type { Database } from '../../db/connection.js';
 import type { WwwContext } from '../context.js';
 import { Api } from './api.js';
 import { F } from './fields.js';
+import { alertsModule } from './extensions/history/alerts.js';
+import { intermittentsModule } from './extensions/history/intermittents.js';
+import { knownIssuesModule } from './extensions/history/knownIssues.js';
+import { signaturesModule } from './extensions/history/signatures.js';
+import { trendsModule } from './extensions/history/trends.js';
 import { logLinesModule } from './extensions/logLines.js';
 import { pushesModule } from './extensions/pushes.js';
 import { buildDataModule } from './resources/buildData.js';
@@ -57,11 +62,16 @@ export const BUILDBOT_MODULES: readonly ApiModule[] = [
   testResultsModule,
 ];
 
-/**
- * Our additions, under paths Buildbot does not have (docs/web.md lists them). History resources
- * (failure signatures, known issues, intermittents, trends, alerts) register here too.
- */
-export const EXTENSION_MODULES: readonly ApiModule[] = [pushesModule, logLinesModule];
+/** Our additions, under paths Buildbot does not have (docs/web.md lists them). */
+export const EXTENSION_MODULES: readonly ApiModule[] = [
+  pushesModule,
+  logLinesModule,
+  signaturesModule,
+  knownIssuesModule,
+  intermittentsModule,
+  alertsModule,
+  trendsModule,
+];
 
 function rootModule(api: Api): ApiModule {
   return {

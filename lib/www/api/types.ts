@@ -19,7 +19,7 @@ export interface ResourceType {
 }
 
 /** Values taken from the path: `n:` segments are numbers, the others strings. */
-export type PathArgs = Readonly<Record<string, number | string>>;
+export type PathArgs = Readonly<Record<string, number | string | undefined>>;
 
 export interface ApiRequest {
   db: Database;

@@ -1,18 +1,13 @@
-import type { Context } from 'koa';
-
 /**
- * Sends a data API answer as Buildbot does: compact JSON when the client accepts application/json,
- * otherwise indented text/plain (handy in a browser).
+ * The data API's answer helpers for routes outside lib/www/api (the root and force schedulers
+ * routes use them): Buildbot's encoding — sorted keys, compact JSON for `Accept: application/json`,
+ * indented text/plain otherwise. The resources themselves are served by lib/www/api.
  */
+import type { Context } from 'koa';
+import { sendJson } from '../api/encode.js';
+
 export function sendData(ctx: Context, body: unknown, status = 200): void {
-  ctx.status = status;
-  if ((ctx.get('accept') ?? '').includes('application/json')) {
-    ctx.type = 'application/json';
-    ctx.body = JSON.stringify(body);
-  } else {
-    ctx.type = 'text/plain';
-    ctx.body = JSON.stringify(body, null, 2);
-  }
+  sendJson(ctx, body, status);
 }
 
 /** A collection envelope: `{ "<plural>": [...], "meta": { "total": N } }`. */

@@ -42,8 +42,8 @@ forEachDialect('data API: meta.total of big tables (countCache)', (h) => {
   it('counts plainly while counting is fast', async () => {
     const s = await seed(db);
     await addBuilds(3, s);
-    expect(await cachedCount(db, 'builds', 'builds.id', '', [])).to.equal(3);
+    expect(await cachedCount(db, 'builds', 'builds.id', '', [], { slowMs: Infinity })).to.equal(3);
     await remove(db, 'DELETE FROM builds WHERE builderid = ?', [s.builderid]);
-    expect(await cachedCount(db, 'builds', 'builds.id', '', [])).to.equal(0);
+    expect(await cachedCount(db, 'builds', 'builds.id', '', [], { slowMs: Infinity })).to.equal(0);
   });
 });
