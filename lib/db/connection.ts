@@ -310,13 +310,19 @@ function mysqlSequelize(target: MysqlTarget): Sequelize {
       // Sequelize turns FOUND_ROWS off, so an UPDATE reports only the rows it changed. Buildbot (and
       // sqlite) report the rows matched; "did my conditional UPDATE hit" must read the same on both.
       flags: 'FOUND_ROWS',
+      // A server that does not answer counts as an outage (lib/db/outage.ts) within this, not the OS's minutes.
+      connectTimeout: 10_000,
       ...(target.socketPath ? { socketPath: target.socketPath } : {}),
     },
+    // After an outage the pool heals by itself: Sequelize's validate() drops connections mysql2
+    // marked fatal (the server closed them) when they are next borrowed, and a connection refused
+    // fails the borrow at once (not after `acquire`), as a connection error the callers retry.
     pool: {
       max: target.poolSize ?? MYSQL_POOL_SIZE,
       min: 0,
       idle: (target.maxIdleSeconds ?? 10) * 1000,
-      acquire: 60_000,
+      acquire: 30_000,
+      evict: 1_000,
     },
   });
 }

@@ -23,6 +23,8 @@ export interface RunOptions {
   /** Stops between batches. */
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** After each batch: when it had the database (performance.now() ms) and for how long. */
+  onBatch?: (b: { phase: string; startedAt: number; heldMs: number }) => void;
 }
 
 export interface Progress {
@@ -155,12 +157,14 @@ export class JanitorRun {
     const todo = statements.filter((st) => st.params.every((p) => !Array.isArray(p) || p.length > 0));
     let tally: Record<string, number> = {};
     let heldMs = 0;
+    let startedAt = performance.now();
     if (todo.length > 0) {
-      if (this.outer) ({ tally, heldMs } = await this.runEach(todo, this.outer));
-      else if (this.db.caps.singleWriter) ({ tally, heldMs } = await this.runAsOneExec(todo));
+      if (this.outer) ({ tally, heldMs, startedAt } = await this.runEach(todo, this.outer));
+      else if (this.db.caps.singleWriter) ({ tally, heldMs, startedAt } = await this.runAsOneExec(todo));
       else {
-        await this.db.transaction(async (t) => ({ tally, heldMs } = await this.runEach(todo, t)), { driverOnly: true });
+        await this.db.transaction(async (t) => ({ tally, heldMs, startedAt } = await this.runEach(todo, t)), { driverOnly: true });
       }
+      this.opts.onBatch?.({ phase: this.phase, startedAt, heldMs });
     }
     for (const [table, n] of Object.entries(tally)) this.rows[table] = (this.rows[table] ?? 0) + n;
     this.batchCount++;
@@ -172,14 +176,14 @@ export class JanitorRun {
   }
 
   /** Statement by statement in `t` (MySQL, where row locks keep claims out of the janitor's way; a dry run). */
-  private async runEach(todo: readonly Stmt[], t: Transaction): Promise<{ tally: Record<string, number>; heldMs: number }> {
+  private async runEach(todo: readonly Stmt[], t: Transaction): Promise<{ tally: Record<string, number>; heldMs: number; startedAt: number }> {
     const started = performance.now();
     const tally: Record<string, number> = {};
     for (const st of todo) {
       const n = st.table ? await remove(this.db, st.sql, st.params, t) : await update(this.db, st.sql, st.params, t);
       if (st.table && n > 0) tally[st.table] = (tally[st.table] ?? 0) + n;
     }
-    return { tally, heldMs: performance.now() - started };
+    return { tally, heldMs: performance.now() - started, startedAt: started };
   }
 
   /**
@@ -188,7 +192,7 @@ export class JanitorRun {
    * which on a busy machine is what a batch's time would be made of. Each DELETE's changes() go to a
    * temp table (this connection's own), read after the lock is released.
    */
-  private async runAsOneExec(todo: readonly Stmt[]): Promise<{ tally: Record<string, number>; heldMs: number }> {
+  private async runAsOneExec(todo: readonly Stmt[]): Promise<{ tally: Record<string, number>; heldMs: number; startedAt: number }> {
     const batchNo = ++this.execBatches;
     const parts = [`CREATE TEMP TABLE IF NOT EXISTS ${COUNTS_TABLE.slice(5)} (b INTEGER, t TEXT, n INTEGER)`, 'BEGIN IMMEDIATE', `DELETE FROM ${COUNTS_TABLE}`];
     for (const st of todo) {
@@ -214,7 +218,7 @@ export class JanitorRun {
     const rows = await select<{ t: string; n: number }>(this.db, `SELECT t, n FROM ${COUNTS_TABLE} WHERE b = ?`, [batchNo], { connection: conn } as unknown as Transaction);
     const tally: Record<string, number> = {};
     for (const r of rows) if (r.n > 0) tally[r.t] = (tally[r.t] ?? 0) + Number(r.n);
-    return { tally, heldMs };
+    return { tally, heldMs, startedAt: started };
   }
 
   /** Counts units of a phase that needed no batch (nothing to delete among them). */

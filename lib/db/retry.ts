@@ -22,13 +22,32 @@ const BY_CODE: Readonly<Record<string, RetryableKind>> = {
   PROTOCOL_CONNECTION_LOST: 'connection',
   ER_SERVER_SHUTDOWN: 'connection',
   ER_CONNECTION_KILLED: 'connection',
+  ETIMEDOUT: 'connection',
+  EHOSTUNREACH: 'connection',
+  ENETUNREACH: 'connection',
+  ER_CON_COUNT_ERROR: 'connection', // too many connections: the server is there but full
+  PROTOCOL_SEQUENCE_TIMEOUT: 'connection',
 };
+
+/**
+ * Sequelize's own connection errors (a pool that cannot connect, or waited too long for a
+ * connection) may carry no driver code at all. Not its generic SequelizeConnectionError, which
+ * also wraps permanent failures (an unknown database); its driver code decides.
+ */
+const CONNECTION_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeHostNotReachableError',
+  'SequelizeHostNotFoundError',
+  'SequelizeConnectionAcquireTimeoutError',
+]);
 
 const BY_MYSQL_ERRNO: Readonly<Record<number, RetryableKind>> = {
   1213: 'deadlock',
   1205: 'lockTimeout',
   1053: 'connection', // server shutdown in progress
   1927: 'connection', // connection was killed
+  1040: 'connection', // too many connections
 };
 
 interface ErrorLike {
@@ -65,9 +84,15 @@ export function classifyDbError(err: unknown): RetryableKind | null {
     // mysql2 marks connection-level failures `fatal`; some (a query on a connection the server just
     // killed: "Can't add new command when connection is in closed state") carry no code at all.
     if ((e as { fatal?: unknown }).fatal === true) return 'connection';
+    if (CONNECTION_ERROR_NAMES.has(String((e as { name?: unknown }).name))) return 'connection';
     queue.push(parent, original, cause);
   }
   return null;
+}
+
+/** The database could not be reached at all (as opposed to a lock or a deadlock): an outage. */
+export function isConnectionError(err: unknown): boolean {
+  return classifyDbError(err) === 'connection';
 }
 
 export function isRetryableDbError(err: unknown): boolean {

@@ -10,6 +10,7 @@
  */
 import type { Database } from '../db/connection.js';
 import { heartbeatMaster } from '../db/masters.js';
+import { dbAvailability } from '../db/outage.js';
 import type { Logger } from '../util/log.js';
 
 export interface HeartbeatDeps {
@@ -18,7 +19,7 @@ export interface HeartbeatDeps {
   masterid: number;
   /** Seconds between beats. */
   intervalSeconds: number;
-  /** After each beat that found us alive: the dead-master expiry pass. */
+  /** After each beat that found us alive, without holding up the next beat: the dead-master expiry pass. */
   afterBeat?: () => Promise<unknown>;
   /** Another master declared this one dead; the beat waits for this before beating again. */
   onDeclaredDead: () => Promise<void>;
@@ -54,6 +55,9 @@ export class Heartbeat {
     if (this.beating) return Promise.resolve('skipped');
     this.beating = this.once()
       .catch((err: unknown) => {
+        // An outage is logged once by the tracker; the next beat after it tells whether another
+        // master declared us dead meanwhile (active = 0: onDeclaredDead stops our builds RETRY).
+        if (dbAvailability(this.deps.db).noteFailure(err)) return 'skipped' as const;
         this.logger.error({ event: 'master.heartbeatFailed', err: (err as Error)?.message ?? String(err) }, 'heartbeat failed');
         return 'skipped' as const;
       })
@@ -64,7 +68,11 @@ export class Heartbeat {
   private async once(): Promise<BeatOutcome> {
     const now = this.deps.now?.() ?? Math.floor(Date.now() / 1000);
     if (await heartbeatMaster(this.deps.db, this.deps.masterid, now)) {
-      await this.deps.afterBeat?.();
+      // Not awaited: housekeeping a dead master can take longer than a beat, and our own beats
+      // must go on meanwhile, or we would look dead in turn. (MasterExpiry shares overlapping passes.)
+      this.deps.afterBeat?.().catch((err: unknown) =>
+        this.logger.error({ event: 'master.expiryFailed', err: (err as Error)?.message ?? String(err) }, 'dead-master expiry failed'),
+      );
       return 'alive';
     }
     this.logger.error(

@@ -57,6 +57,8 @@ export class JanitorService {
   private readonly abort = new AbortController();
   private readonly logger: Logger;
   private readonly intervalSeconds: number;
+  /** Told of every batch this master's janitor runs (tests measure what waits behind them). */
+  onBatch: ((b: { phase: string; startedAt: number; heldMs: number }) => void) | undefined;
 
   constructor(private readonly opts: JanitorServiceOptions) {
     this.logger = opts.logger.child({ component: 'janitor' });
@@ -123,6 +125,7 @@ export class JanitorService {
         maxBatchMs: this.opts.config.maxBatchMs ?? JANITOR_DEFAULTS.maxBatchMs,
         pause,
         signal: this.abort.signal,
+        onBatch: (b) => this.onBatch?.(b),
       });
     } catch (err) {
       if (!lost) await releaseLease(db, masterid, now()).catch(() => undefined);

@@ -40,6 +40,8 @@ export class WorkerClaimer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Asked for while a pass ran: one more pass after it. */
+  private again = false;
 
   constructor(private readonly deps: WorkerClaimerDeps) {}
 
@@ -85,12 +87,15 @@ export class WorkerClaimer {
   private tick(): void {
     if (this.stopped) return;
     if (this.running) {
-      void this.running.then(() => this.tick());
+      this.again = true;
       return;
     }
-    this.running = this.pass()
-      .catch((err: unknown) => this.deps.logger.warn({ event: 'worker.claimPassFailed', err: (err as Error).message }, 'worker claim pass failed; retrying'))
-      .finally(() => (this.running = undefined));
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.pass().catch((err: unknown) => this.deps.logger.warn({ event: 'worker.claimPassFailed', err: (err as Error).message }, 'worker claim pass failed; retrying'));
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.running = undefined));
   }
 
   private async pass(): Promise<void> {

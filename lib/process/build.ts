@@ -17,7 +17,7 @@
  */
 import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/resolved.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
-import { completeRequests, unclaimRequests } from '../db/buildrequests.js';
+import { completeRequests, getRequests, unclaimRequests } from '../db/buildrequests.js';
 import { addBuild, completeBuild, readStoredProperties, setBuildStateString, storeBuildProperties, type StoredProperties } from '../db/builds.js';
 import { maybeCompleteBuildset } from '../db/buildsets.js';
 import type { Database } from '../db/connection.js';
@@ -30,6 +30,7 @@ import type { CommandEnv } from '../workers/types.js';
 import { buildProperties, loadRequestInputs, workerBuilddir } from './buildProperties.js';
 import type { BuildsetCache } from './buildsetCache.js';
 import { dbLogSink } from './dbLogSink.js';
+import { DurableWrites } from './durableWrites.js';
 import { acquireLocksWaiting, lockRequests, releaseLocks } from './locks.js';
 import { DeferredText } from './deferredText.js';
 import { publishBuildset, publishBuildsetFacts, publishRequest, publishRequestRow } from './messages.js';
@@ -101,6 +102,8 @@ export class Build {
    * reading first; unknown (read again) after a failed write, whose effect is then uncertain.
    */
   private storedProperties: StoredProperties | undefined = new Map();
+  /** Writes from the first step on wait out a DB outage instead of failing the build. */
+  private readonly durable: DurableWrites;
 
   private constructor(deps: BuildDeps, args: StartBuildArgs, ids: { buildid: number; number: number }, startedAt: number) {
     this.deps = deps;
@@ -110,6 +113,7 @@ export class Build {
     this.startedAt = startedAt;
     this.nowS = deps.now ?? epochNow;
     this.logger = deps.logger.child({ component: 'build', buildid: ids.buildid, builder: args.builder.config.name, number: ids.number });
+    this.durable = new DurableWrites(deps.db, this.logger);
     this.stateText = new DeferredText(
       (text) => setBuildStateString(deps.db, ids.buildid, text),
       (err) => this.logger.warn({ event: 'build.stateWriteFailed', err: (err as Error).message }, 'could not store the build state string'),
@@ -283,7 +287,8 @@ export class Build {
       db,
       bus: this.deps.bus,
       logger: this.logger,
-      logSink: dbLogSink(db),
+      logSink: dbLogSink(db, this.durable),
+      durable: this.durable,
       masker: this.masker,
       renderContext,
       properties: this.properties,
@@ -316,7 +321,7 @@ export class Build {
       } finally {
         this.current = undefined;
       }
-      await this.flushProperties();
+      await this.durable.run('build properties', () => this.flushProperties());
       if (r.buildSummary) {
         this.text.push(r.buildSummary);
         this.setState(this.text.join(' '));
@@ -347,11 +352,12 @@ export class Build {
     this.done = true;
     const { db, bus, masterid } = this.deps;
     this.results = (worstStatus(this.results, results) ?? this.results) as ResultCode;
-    await this.flushProperties().catch((err) => this.logger.warn({ event: 'build.propertiesFailed', err: (err as Error).message }, 'could not store properties'));
+    const durable = this.durable;
+    await durable.run('build properties', () => this.flushProperties()).catch((err) => this.logger.warn({ event: 'build.propertiesFailed', err: (err as Error).message }, 'could not store properties'));
     this.stateString = this.masker.mask(text);
     await this.stateText.settle();
     const completeAt = this.nowS();
-    await completeBuild(db, this.buildid, { results: this.results, completeAt, stateString: this.stateString });
+    await durable.run('the build end', () => completeBuild(db, this.buildid, { results: this.results, completeAt, stateString: this.stateString }));
     this.completeAt = completeAt;
     bus.publish(['builds', String(this.buildid), 'finished'], this.row());
     this.logger.info({ event: 'build.finished', results: this.results, state: this.stateString }, 'build finished');
@@ -359,22 +365,28 @@ export class Build {
     const brids = this.args.requests.map((r) => r.id);
     if (this.results === RETRY) {
       // Run them again, later, on whichever master claims them.
-      await unclaimRequests(db, brids, masterid);
-      for (const brid of brids) await publishRequest(db, bus, brid, 'unclaimed');
+      await durable.run('the claim release', () => unclaimRequests(db, brids, masterid));
+      for (const brid of brids) await durable.run('a request event', () => publishRequest(db, bus, brid, 'unclaimed'));
       return;
     }
     const final = this.results;
-    const completed = await completeRequests(db, brids, final, completeAt, masterid);
+    const completed = await durable.run('the request ends', () => completeRequests(db, brids, final, completeAt, masterid), {
+      // The guarded UPDATE may have landed before the connection dropped: then it matches nothing now.
+      recover: async () => {
+        const done = (await getRequests(db, brids)).filter((r) => Number(r.complete) === 1 && Number(r.complete_at) === completeAt && Number(r.claimed_by_masterid) === masterid);
+        return done.length > 0 ? done.map((r) => Number(r.id)) : undefined;
+      },
+    });
     for (const brid of completed) {
       // completeRequests wrote these columns, and only on requests whose claim we hold.
       const row = this.args.requests.find((r) => r.id === brid);
       if (row && 'claimed_at' in row) publishRequestRow(bus, { ...row, complete: 1, results: final, complete_at: completeAt, claimed_by_masterid: masterid }, 'complete');
-      else await publishRequest(db, bus, brid, 'complete');
+      else await durable.run('a request event', () => publishRequest(db, bus, brid, 'complete'));
     }
     const bsids = new Set(this.args.requests.filter((r) => completed.includes(r.id)).map((r) => r.buildsetid));
     const cache = this.deps.buildsets;
     for (const bsid of bsids) {
-      const done = await maybeCompleteBuildset(db, bsid, completeAt);
+      const done = await durable.run('the buildset end', () => maybeCompleteBuildset(db, bsid, completeAt));
       if (!done.completed) continue;
       if (cache) {
         publishBuildsetFacts(bus, bsid, await cache.get(bsid), 'complete', { complete: 1, complete_at: completeAt, results: done.results ?? null });

@@ -19,6 +19,7 @@
 import type { ResolvedBuilder } from '../config/resolved.js';
 import type { PrioritizeBuildersFn } from '../config/types.js';
 import type { Database } from '../db/connection.js';
+import { dbAvailability } from '../db/outage.js';
 import {
   claimRequests,
   getPendingRequests,
@@ -143,15 +144,40 @@ export class Distributor {
   }
 
   private async loop(): Promise<void> {
+    const avail = dbAvailability(this.deps.db);
     do {
       this.again = false;
+      // No claims while the DB is unreachable: the tracker probes it, and its return wakes us.
+      if (!avail.available) {
+        this.wakeOnReturn(avail);
+        return;
+      }
       try {
+        if (this.uncertainClaims.size > 0) await this.releaseUncertainClaims();
         await this.pass();
       } catch (err) {
+        // An outage is logged once, by the tracker; then passes pause until it ends.
+        if (avail.noteFailure(err)) continue;
         // A DB hiccup: the next wake-up or poll tries again.
         this.logger.error({ event: 'distributor.passFailed', err: (err as Error).stack ?? String(err) }, `distributor pass failed: ${(err as Error).message}`);
       }
     } while (this.again && !this.stopped);
+  }
+
+  private waitingForDb = false;
+  /** Requests whose claim may or may not have landed before the connection dropped. */
+  private readonly uncertainClaims = new Set<number>();
+
+  private wakeOnReturn(avail: ReturnType<typeof dbAvailability>): void {
+    if (this.waitingForDb) return;
+    this.waitingForDb = true;
+    avail.waitUntilAvailable().then(
+      () => {
+        this.waitingForDb = false;
+        this.wake();
+      },
+      () => (this.waitingForDb = false),
+    );
   }
 
   private async pass(): Promise<void> {
@@ -244,7 +270,15 @@ export class Distributor {
       const brid = choice.request.id;
       const now = this.deps.now?.() ?? Math.floor(Date.now() / 1000);
       const claimStart = performance.now();
-      const { claimed } = await claimRequests(this.deps.db, [brid], this.deps.masterid, now, undefined, { onlyWhileActive: this.deps.fenceClaims });
+      let claimed: number[];
+      try {
+        ({ claimed } = await claimRequests(this.deps.db, [brid], this.deps.masterid, now, undefined, { onlyWhileActive: this.deps.fenceClaims }));
+      } catch (err) {
+        // The claim may have landed before the connection dropped: once the DB is back, release
+        // whatever claim we hold on it, so the request is not stranded on a claim nobody runs.
+        if (dbAvailability(this.deps.db).noteFailure(err)) this.uncertainClaims.add(brid);
+        throw err;
+      }
       this.deps.onClaim?.(brid, claimed.includes(brid), performance.now() - claimStart);
       if (!claimed.includes(brid)) {
         // Another master won it: our view of the queue is stale, so read it again.
@@ -269,9 +303,30 @@ export class Distributor {
         this.logger.error({ event: 'distributor.startFailed', builder: b.name, worker: choice.worker.name, brid, err: (err as Error).stack ?? String(err) }, `could not start a build of ${b.name} on ${choice.worker.name}: ${(err as Error).message}`);
       }
       if (!started) {
-        await unclaimRequests(this.deps.db, [brid], this.deps.masterid);
+        try {
+          await unclaimRequests(this.deps.db, [brid], this.deps.masterid);
+          await this.publishRequest(brid, 'unclaimed');
+        } catch (err) {
+          // The DB went away as the build failed to start: release the claim once it is back.
+          if (!dbAvailability(this.deps.db).noteFailure(err)) throw err;
+          this.uncertainClaims.add(brid);
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Releases the claims whose INSERT lost its connection (it may have landed), before any new
+   * pass: a pass could otherwise claim the request for real and then see that claim deleted.
+   */
+  private async releaseUncertainClaims(): Promise<void> {
+    for (const brid of [...this.uncertainClaims]) {
+      if ((await unclaimRequests(this.deps.db, [brid], this.deps.masterid)) > 0) {
+        this.logger.info({ event: 'distributor.uncertainClaimReleased', brid }, `released request ${brid}, claimed as the database went away`);
         await this.publishRequest(brid, 'unclaimed');
       }
+      this.uncertainClaims.delete(brid);
     }
   }
 

@@ -9,8 +9,10 @@
 import type { ResolvedLockAccess } from '../config/resolved.js';
 import type { Database } from '../db/connection.js';
 import { acquireLocks as dbAcquireLocks, locksAvailable, releaseBuildLocks, releaseStepLocks, type LockHolder, type LockRequest } from '../db/locks.js';
+import { isRetryableDbError } from '../db/retry.js';
 import { findOrCreateWorker } from '../db/workers.js';
 import type { MessageBus } from '../master/bus.js';
+import { backoffDelay } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import type { BuilderHandle, BuildRequestHandle, WorkerHandle } from './handles.js';
 
@@ -121,12 +123,28 @@ async function releaseHeld(deps: LockDeps, holder: { buildid: number; stepid: nu
 
 /**
  * Releases what the holder holds (a build: its steps' locks too) and, when something was, tells
- * this master's waiters and distributor. Idempotent.
+ * this master's waiters and distributor. Idempotent. Never throws: when the database is away for
+ * longer than a statement's own retries, it goes on trying in the background (a lock must not stay
+ * held by a build that ended while the master lives; if the master stops or dies first, its
+ * housekeeping releases it).
  */
-export async function releaseLocks(deps: LockDeps, holder: { buildid: number; stepid: number | null }): Promise<number> {
-  const released = await releaseHeld(deps, holder);
-  if (released > 0) deps.bus.publish(['locks', String(holder.buildid), 'released'], { buildid: holder.buildid, stepid: holder.stepid, released });
-  return released;
+export async function releaseLocks(deps: LockDeps, holder: { buildid: number; stepid: number | null }, attempt = 0): Promise<number> {
+  try {
+    const released = await releaseHeld(deps, holder);
+    if (released > 0) deps.bus.publish(['locks', String(holder.buildid), 'released'], { buildid: holder.buildid, stepid: holder.stepid, released });
+    return released;
+  } catch (err) {
+    const again = isRetryableDbError(err);
+    deps.logger?.warn(
+      { event: 'locks.releaseFailed', buildid: holder.buildid, stepid: holder.stepid, attempt, retrying: again, err: (err as Error).message },
+      again ? 'could not release locks yet; retrying in the background' : 'could not release locks',
+    );
+    if (again) {
+      const timer = setTimeout(() => void releaseLocks(deps, holder, attempt + 1), backoffDelay(attempt, 1_000, 30_000));
+      timer.unref();
+    }
+    return 0;
+  }
 }
 
 type CanStartBuild = (builder: BuilderHandle, worker: WorkerHandle, request: BuildRequestHandle) => unknown;
@@ -146,12 +164,20 @@ async function workerIdOf(db: Database, name: string): Promise<number> {
  * Buildbot's Builder.canStartBuild for the distributor: a build whose builder locks are taken now
  * does not start (the distributor passes that worker over and tries again on a later pass), and
  * only then is the config's own canStartBuild asked. Without builder locks, the config's as is.
+ * Make one per pass (the distributor does).
  */
 export function withLockCheck(db: Database, accesses: readonly ResolvedLockAccess[] | undefined, user: CanStartBuild | undefined): CanStartBuild | undefined {
   if (!accesses || accesses.length === 0) return user;
+  // Made per distributor pass: a worker whose locks are taken is not asked about again for each
+  // of the other pending requests (availability does not depend on the request).
+  const refused = new Set<string>();
   return async (builder, worker, request) => {
+    if (refused.has(worker.name)) return false;
     const requests = lockRequests(accesses, { workerid: await workerIdOf(db, worker.name), name: worker.name });
-    if (!(await canAcquireLocks(db, requests))) return false;
+    if (!(await canAcquireLocks(db, requests))) {
+      refused.add(worker.name);
+      return false;
+    }
     return user ? user(builder, worker, request) : true;
   };
 }

@@ -7,8 +7,8 @@
  */
 import type { ResolvedStep } from '../config/resolved.js';
 import type { Database } from '../db/connection.js';
-import { addLog } from '../db/logs.js';
-import { addStep, addStepUrl, completeStep, setStepStateString, type KnownSteps } from '../db/steps.js';
+import { addLog, getLogs } from '../db/logs.js';
+import { addStep, addStepUrl, completeStep, getSteps, setStepStateString, type KnownSteps } from '../db/steps.js';
 import { LogWriter, type LogSink, type LogType } from '../logs/logWriter.js';
 import type { MessageBus } from '../master/bus.js';
 import { isStepAbort, StepAbort } from '../steps/stepAbort.js';
@@ -23,6 +23,7 @@ import type { Properties, PropertyValue } from './properties.js';
 import { render, type RenderContext } from './render.js';
 import { buildSummaryPolicy, CANCELLED, EXCEPTION, resultName, RETRY, SKIPPED, SUCCESS, type ResultCode } from './results.js';
 import { DeferredText } from './deferredText.js';
+import { DurableWrites } from './durableWrites.js';
 import { acquireLocksWaiting, lockRequests, releaseLocks } from './locks.js';
 import type { SecretMasker } from './secretMasker.js';
 
@@ -52,6 +53,8 @@ export interface StepEnvironment {
   knownSteps?: KnownSteps;
   /** Who takes the step's locks (without it, a step's `locks` are not taken). */
   locks?: { masterid: number; workerid: number };
+  /** The build's writes that outlast a DB outage (default: one of the step's own). */
+  durable?: DurableWrites;
 }
 
 /** How the build interrupts the running step. */
@@ -140,11 +143,14 @@ export class StepRunner implements StepControl {
   private stateText: DeferredText | undefined;
   /** Waiting for the step's locks (Buildbot's _waitingForLocks). */
   private waitingForLocks = false;
+  private readonly durable: DurableWrites;
 
   constructor(
     private readonly env: StepEnvironment,
     private readonly step: ResolvedStep,
-  ) {}
+  ) {
+    this.durable = env.durable ?? new DurableWrites(env.db, env.logger);
+  }
 
   interrupt(reason: string, results: number = CANCELLED): void {
     if (this.stopped !== undefined || this.lost !== undefined) return;
@@ -192,7 +198,16 @@ export class StepRunner implements StepControl {
   }
 
   async addLog(name: string, type: LogType = 's'): Promise<LogWriter> {
-    const { logid, slug } = await addLog(this.env.db, this.stepid, name, type);
+    const db = this.env.db;
+    const stepid = this.stepid;
+    const { logid, slug } = await this.durable.run('a log', () => addLog(db, stepid, name, type), {
+      // Only this step adds its logs: a row of this name we do not know is the INSERT that landed.
+      recover: async () => {
+        const known = new Set(this.logs.map((l) => l.logid));
+        const row = (await getLogs(db, stepid)).find((l) => l.name === name && !known.has(Number(l.id)));
+        return row ? { logid: Number(row.id), slug: row.slug } : undefined;
+      },
+    });
     const log = new LogWriter({
       sink: this.env.logSink,
       bus: this.env.bus,
@@ -333,7 +348,11 @@ export class StepRunner implements StepControl {
       name = this.step.kind.toLowerCase();
     }
     const startedAt = env.nowS();
-    ({ stepid: this.stepid, number: this.number, name: this.name } = await addStep(env.db, env.buildid, name, undefined, { startedAt, known: env.knownSteps }));
+    ({ stepid: this.stepid, number: this.number, name: this.name } = await this.durable.run(
+      'a step',
+      () => addStep(env.db, env.buildid, name, undefined, { startedAt, known: env.knownSteps }),
+      { recover: () => this.recoverStep(startedAt) },
+    ));
     const stepid = this.stepid;
     this.stateText = new DeferredText(
       (text) => setStepStateString(env.db, stepid, text),
@@ -389,11 +408,25 @@ export class StepRunner implements StepControl {
     this.publish('updated');
     await this.stateText?.settle();
     const completeAt = env.nowS();
-    await completeStep(env.db, this.stepid, { results, completeAt, hidden, stateString: summary });
+    await this.durable.run('a step end', () => completeStep(env.db, this.stepid, { results, completeAt, hidden, stateString: summary }));
     this.publish('finished', { complete_at: completeAt, hidden });
 
     const policy = buildSummaryPolicy(rendered);
     return { results, buildSummary: policy.includes(results) ? summary : undefined };
+  }
+
+  /**
+   * After a lost connection, whether our step INSERT landed: only this build adds its steps, so a
+   * step past the ones it knows, started when ours was, is ours (added to knownSteps as addStep would).
+   */
+  private async recoverStep(startedAt: number): Promise<{ stepid: number; number: number; name: string } | undefined> {
+    const known = this.env.knownSteps;
+    if (!known) return undefined;
+    const row = (await getSteps(this.env.db, this.env.buildid)).find((s) => Number(s.number) >= known.count && Number(s.started_at) === startedAt);
+    if (!row) return undefined;
+    known.count = Math.max(known.count, Number(row.number) + 1);
+    known.names.add(row.name);
+    return { stepid: Number(row.id), number: Number(row.number), name: row.name };
   }
 }
 

@@ -73,10 +73,18 @@ export class WwwServer {
 
   static async start(master: WwwMaster, logger: Logger, opts: { host?: string; port?: number } = {}): Promise<WwwServer> {
     const log = logger.child({ component: 'www' });
-    const auth = new AuthService(master.config, secretsLookup(master.config.secrets));
-    const users = tryUsers(auth);
+    const auth = new AuthService(master.config, secretsLookup(master.config.secrets), { currentConfig: () => master.config });
     const host = opts.host ?? master.config.www.host;
-    const app = createApp({ master, logger: log, users }, { auth });
+    // Read per request: a reconfig may change the users (auth.ts follows the master's config).
+    const context: WwwContext = {
+      master,
+      logger: log,
+      get users() {
+        auth.refresh();
+        return tryUsers(auth);
+      },
+    };
+    const app = createApp(context, { auth });
     const server = createServer(app.callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -50,6 +50,31 @@ export function isLoopback(address: string | undefined): boolean {
   return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
 }
 
+/** A request relayed by a proxy on this machine (contrib/nginx): its client is elsewhere. */
+function proxied(ctx: Context): boolean {
+  return !!(ctx.get('x-forwarded-for') || ctx.get('forwarded') || ctx.get('x-real-ip'));
+}
+
+/**
+ * The client's address, for the login limit: the socket's, or behind a proxy on this machine the
+ * address that proxy appended last to X-Forwarded-For (the one hop we can trust).
+ */
+export function clientAddress(ctx: Context): string {
+  const socket = ctx.req.socket.remoteAddress ?? '';
+  const xff = ctx.get('x-forwarded-for');
+  if (!isLoopback(socket) || !xff) return socket;
+  return xff.split(',').at(-1)!.trim() || socket;
+}
+
+/** Is `url` (an Origin or Referer) on this server's host? The scheme is not compared: a TLS proxy in front changes it. */
+export function sameHost(ctx: Context, url: string): boolean {
+  try {
+    return new URL(url).host === ctx.host;
+  } catch {
+    return false;
+  }
+}
+
 /** An HTTP error the app's error middleware answers as `{"error": message}`. */
 export class AuthError extends Error {
   readonly expose = true;
@@ -93,21 +118,32 @@ export function readCookie(ctx: Context, name: string): string | undefined {
   return undefined;
 }
 
-/** The users, tokens, sessions, login limit and authz of one web server. */
+/**
+ * The users, tokens, sessions, login limit and authz of one web server. Given `currentConfig`, it
+ * follows reconfigs: users, tokens and rules are re-read when the master's config changes, and the
+ * sessions of users removed or changed (password or roles) end.
+ */
 export class AuthService {
-  readonly users: ReadonlyMap<string, KnownUser>;
-  readonly tokens: readonly KnownToken[];
-  readonly requireLogin: boolean;
-  readonly authz: Authz;
+  users: ReadonlyMap<string, KnownUser> = new Map();
+  tokens: readonly KnownToken[] = [];
+  requireLogin = false;
+  authz: Authz = new Authz();
   readonly sessions: SessionStore;
   readonly limiter: LoginRateLimiter;
   private readonly verified = new Map<string, { identity: Identity; until: number }>();
+  private loadedFrom: ResolvedConfig | undefined;
 
   constructor(
     config: ResolvedConfig,
     private readonly secrets: SecretsLookup = async () => undefined,
-    opts: { sessions?: SessionStore; limiter?: LoginRateLimiter } = {},
+    private readonly opts: { sessions?: SessionStore; limiter?: LoginRateLimiter; currentConfig?: () => ResolvedConfig } = {},
   ) {
+    this.sessions = opts.sessions ?? new SessionStore();
+    this.limiter = opts.limiter ?? new LoginRateLimiter();
+    this.load(config);
+  }
+
+  private load(config: ResolvedConfig): void {
     const users = new Map<string, KnownUser>();
     // Session 1's www.users (deprecated): they could do everything, so they are admins.
     for (const u of config.www.users ?? []) users.set(u.username, { username: u.username, stored: u.password, roles: ['admin'] });
@@ -120,8 +156,20 @@ export class AuthService {
     }));
     this.requireLogin = config.www.auth?.requireLogin ?? false;
     this.authz = new Authz(config.www.authz);
-    this.sessions = opts.sessions ?? new SessionStore();
-    this.limiter = opts.limiter ?? new LoginRateLimiter();
+    this.loadedFrom = config;
+  }
+
+  /** Re-reads users, tokens and rules if the master's config is another one (a reconfig). */
+  refresh(): void {
+    const config = this.opts.currentConfig?.();
+    if (!config || config === this.loadedFrom) return;
+    const before = this.users;
+    this.load(config);
+    this.verified.clear();
+    for (const [name, old] of before) {
+      const now = this.users.get(name);
+      if (!now || now.stored !== old.stored || now.roles.join('\0') !== old.roles.join('\0')) this.sessions.deleteUser(name);
+    }
   }
 
   /** No user and no token: the master is controlled from this machine only (see `local`). */
@@ -199,7 +247,7 @@ export class AuthService {
 
   /** The request's identity (see the file comment); throws AuthError for wrong credentials. */
   async identify(ctx: Context): Promise<{ identity: Identity; session?: Session }> {
-    const address = ctx.req.socket.remoteAddress ?? '';
+    const address = clientAddress(ctx);
     const header = ctx.get('authorization');
     if (header) {
       this.throttle(address);
@@ -214,7 +262,7 @@ export class AuthService {
     }
     const session = this.sessions.get(readCookie(ctx, SESSION_COOKIE));
     if (session) return { identity: { via: 'session', username: session.username, roles: session.roles }, session };
-    if (!this.configured && isLoopback(address)) return { identity: { via: 'local', roles: ['admin'] } };
+    if (!this.configured && isLoopback(ctx.req.socket.remoteAddress) && !proxied(ctx)) return { identity: { via: 'local', roles: ['admin'] } };
     return { identity: ANONYMOUS };
   }
 
@@ -222,22 +270,19 @@ export class AuthService {
   middleware() {
     return async (ctx: Context, next: Next): Promise<void> => {
       if (SELF_AUTHENTICATED.some((re) => re.test(ctx.path))) return next();
+      this.refresh();
       const { identity, session } = await this.identify(ctx);
       ctx.state.identity = identity;
       ctx.state.session = session;
       ctx.state.auth = this;
       if (session && !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method)) checkCsrf(ctx, session);
       if (this.requireLogin && identity.via === 'anonymous' && READ_PROTECTED.test(ctx.path)) {
-        throw new AuthError(401, 'login required', BASIC_CHALLENGE);
+        // No WWW-Authenticate: a browser would show its own password box instead of the UI's login.
+        throw new AuthError(401, 'login required');
       }
       await next();
     };
   }
-}
-
-/** Our own origin, as the browser names it in Origin. */
-function ownOrigin(ctx: Context): string {
-  return `${ctx.protocol}://${ctx.host}`;
 }
 
 /**
@@ -248,11 +293,11 @@ export function checkCsrf(ctx: Context, session: Session): void {
   if (csrfMatches(session, ctx.get('x-csrf-token') || undefined)) return;
   const origin = ctx.get('origin');
   if (origin) {
-    if (origin === ownOrigin(ctx)) return;
+    if (sameHost(ctx, origin)) return;
     throw new AuthError(403, `cross-site request refused (Origin ${origin})`);
   }
   const referer = ctx.get('referer');
-  if (referer && (referer === ownOrigin(ctx) || referer.startsWith(`${ownOrigin(ctx)}/`))) return;
+  if (referer && sameHost(ctx, referer)) return;
   throw new AuthError(403, 'cross-site request refused: send Origin, Referer or X-CSRF-Token');
 }
 
@@ -285,4 +330,9 @@ export function tryUsers(auth: AuthService): WwwUser[] {
   return [...auth.users.values()]
     .filter((u) => auth.authz.check({ via: 'basic', username: u.username, roles: u.roles }, 'try').allowed)
     .map((u) => ({ username: u.username, password: u.stored }));
+}
+
+/** What checkconfig should print as warnings about www.auth (plain passwords, www.users, no users). */
+export function authWarnings(config: ResolvedConfig): string[] {
+  return new AuthService(config).warnings(config);
 }

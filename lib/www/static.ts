@@ -6,7 +6,7 @@
  * Buildbot's frontend config (title, and `user`: who the request is logged in as); the app asks
  * GET /auth/me for its roles.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +27,26 @@ const TYPES: Readonly<Record<string, string>> = {
 /** Paths that belong to the server, never to the app (a 404 there stays a 404). */
 const SERVER_PREFIXES = ['/api/', '/auth/', '/sse', '/change_hook', '/assets/'];
 
-/** dist/www of this package, found from this module whether it runs from lib/ (tsx) or dist/lib/. */
+function isOurPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'buildmaster';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * dist/www of this package, found from this module whether it runs from lib/www (tsx, a checkout)
+ * or dist/lib/www (installed).
+ */
 export function defaultUiDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'lib'))) return join(dir, 'dist', 'www');
+  const here = dirname(fileURLToPath(import.meta.url));
+  let dir = here;
+  for (let i = 0; i < 4; i++) {
+    if (isOurPackage(dir)) return join(dir, 'dist', 'www');
     dir = dirname(dir);
   }
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'www');
+  return join(here, '..', '..', 'www');
 }
 
 /** Buildbot's `user` in /config: who the auth middleware found (lib/www/auth.ts), or anonymous. */

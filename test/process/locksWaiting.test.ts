@@ -82,6 +82,11 @@ forEachDialect('process/locks waiting', (h) => {
     expect(asked).to.equal(0);
     expect(await check(builder, worker('w2'), request)).to.equal(true);
     expect(asked).to.equal(1);
+    // One check serves one distributor pass: a refused worker stays refused for it; the next pass asks again.
+    await releaseBuildLocks(db, 1);
+    expect(await check(builder, worker('w1'), request)).to.equal(false);
+    const nextPass = withLockCheck(db, [resolved(wl.access('exclusive'))], undefined)!;
+    expect(await nextPass(builder, worker('w1'), request)).to.equal(true);
     expect(withLockCheck(db, [], undefined)).to.equal(undefined);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import type { WwwContext } from '../../lib/www/context.js';
-import { serveUi } from '../../lib/www/static.js';
+import { defaultUiDir, serveUi } from '../../lib/www/static.js';
 
 const INDEX = '<!doctype html><title>t</title><script type="module" src="/assets/app-ABC.js"></script>';
 
@@ -84,6 +84,10 @@ describe('web UI static serving (lib/www/static.ts)', function () {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).to.deep.include({ title: 'My CI', user: { anonymous: true }, auth: { loginConfigured: false } });
     expect(body.buildbotURL).to.equal(`${base}/`);
+  });
+
+  it('finds dist/www of this package by default', () => {
+    expect(defaultUiDir()).to.equal(join(process.cwd(), 'dist', 'www'));
   });
 
   it('says how to build the UI when it was not built (503), and picks up a new build without a restart', async () => {

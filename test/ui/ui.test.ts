@@ -98,6 +98,17 @@ describe('web UI (headless Chromium)', function () {
     await screenshot(page, 'grid');
   });
 
+  it('the builders page lists each builder with its recent builds, and a waterfall', async () => {
+    await page.goto(`${m!.url}/builders`);
+    await page.waitForSelector('table.builders tbody tr');
+    const rows = await page.$$eval('table.builders tbody tr', (trs) => trs.map((tr) => ({ name: tr.querySelector('td a')?.textContent, recent: [...tr.querySelectorAll('td.recent a.build')].map((a) => a.className) })));
+    expect(rows.find((r) => r.name === 'unit')?.recent).to.deep.equal(['build r-failure', 'build r-failure', 'build r-failure']);
+    expect(rows.find((r) => r.name === 'compile')?.recent).to.deep.equal(['build r-success', 'build r-success', 'build r-success']);
+    const waterfall = await page.$$eval('table.waterfall tbody tr', (trs) => trs.length);
+    expect(waterfall).to.equal(PUSHES * PUSH_BUILDERS.length);
+    await screenshot(page, 'builders');
+  });
+
   it('a force build started from the UI (after logging in) runs, its log streams live, and it can be rebuilt and stopped', async () => {
     await page.goto(`${m!.url}/builders/${m!.builderId('slow')}`);
     await page.waitForSelector('form.login');
@@ -158,8 +169,50 @@ describe('web UI (headless Chromium)', function () {
     expect(marked).to.deep.equal([ERROR_LINE]);
     expect(await page.textContent(`${href} .text`)).to.equal(ERROR_LINE);
     expect(await page.textContent('.build-head .pill')).to.equal('failure');
-    await page.click('ul.failure-list li a');
+    // A step that succeeded is closed, its lines unread until it is opened.
+    const prep = 'details.step[data-step="worker_preparation"]';
+    expect(await page.$eval(prep, (d) => (d as HTMLDetailsElement).open)).to.equal(false);
+    expect(await page.$$eval(`${prep} .line`, (ls) => ls.length)).to.equal(0);
+    await page.click(`${prep} summary`);
+    await page.waitForSelector(`${prep} .line`);
     await screenshot(page, 'build-failed');
+    await page.click('ul.failure-list li a');
+    expect(await page.evaluate(() => location.hash)).to.equal(href);
+    expect(await page.$eval(`${href}`, (el) => el.matches(':target'))).to.equal(true);
+  });
+
+  it('a long log opens at its end, and a link to an earlier error line loads the rest', async () => {
+    const basic = { Authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` };
+    const res = await fetch(`${m!.url}/api/v2/forceschedulers/force`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...basic },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'force', params: { builderNames: ['long'] }, id: 1 }),
+    });
+    expect(res.status).to.equal(200);
+    const brid = Object.values(((await res.json()) as { result: [number, Record<string, number>] }).result[1])[0]!;
+    const buildid = await until(async () => {
+      const { builds } = await api<{ builds: ApiBuild[] }>(`buildrequests/${brid}/builds`);
+      return builds[0]?.complete ? builds[0].buildid : undefined;
+    }, 'the long build', 60_000);
+    await until(async () => (await api<{ failures: unknown[] }>(`builds/${buildid}/failures`)).failures.length > 0, 'its error line', 30_000);
+
+    await page.goto(`${m!.url}/builds/${buildid}`);
+    await page.waitForSelector('ul.failure-list li a');
+    await page.waitForSelector('.log-earlier button');
+    const shown = await page.$$eval('details.step[data-step="run"] .line', (ls) => ls.length);
+    expect(shown).to.equal(5000);
+    expect(await page.textContent('details.step[data-step="run"] .line:last-child .text')).to.include('elapsedTime=');
+    const href = (await page.getAttribute('ul.failure-list li a', 'href'))!;
+    expect(await page.$(href), 'the early error line is not loaded yet').to.equal(null);
+    await page.click('ul.failure-list li a');
+    await page.waitForSelector(`${href}.err`);
+    expect(await page.textContent(`${href} .text`)).to.equal('fatal: early trouble');
+    expect(await page.$eval(href, (el) => el.matches(':target'))).to.equal(true);
+    expect(await page.$('.log-earlier button')).to.equal(null);
+    const total = await page.$$eval('details.step[data-step="run"] .line', (ls) => ls.length);
+    expect(total).to.be.greaterThan(6000);
+    const numbers = await page.$$eval('details.step[data-step="run"] .line .ln', (ls) => ls.map((l) => Number(l.textContent)));
+    expect(numbers).to.deep.equal(numbers.map((_n, i) => i + 1));
   });
 
   it('the trends page draws non-empty charts', async () => {
@@ -214,13 +267,42 @@ describe('web UI (headless Chromium)', function () {
     await screenshot(page, 'failures-classified');
   });
 
-  it('the workers page shows each worker connected, with its failure rate', async () => {
+  it('classify over HTTP: refused without a login, checks its params; suggestions are listed', async () => {
+    const { signatures } = await api<{ signatures: { signatureid: number }[] }>('signatures');
+    const id = signatures[0]!.signatureid;
+    const rpc = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${m!.url}/api/v2/signatures/${id}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const anonymous = await rpc({ jsonrpc: '2.0', method: 'classify', params: { known_issueid: null }, id: 1 });
+    expect(anonymous.status).to.equal(401);
+    const basic = { Authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` };
+    const unknown = await rpc({ jsonrpc: '2.0', method: 'explode', params: {}, id: 2 }, basic);
+    expect(unknown.status).to.equal(501);
+    const bad = await rpc({ jsonrpc: '2.0', method: 'classify', params: { known_issueid: 'x' }, id: 3 }, basic);
+    expect(bad.status).to.equal(400);
+    const noIssue = await rpc({ jsonrpc: '2.0', method: 'classify', params: { known_issueid: 999 }, id: 4 }, basic);
+    expect([noIssue.status, ((await noIssue.json()) as { error: { message: string } }).error.message]).to.deep.equal([400, 'no known issue 999']);
+    const body = await api<{ suggestions: unknown[] }>(`signatures/${id}/suggestions`);
+    expect(body.suggestions).to.be.an('array');
+    expect((await fetch(`${m!.url}/api/v2/signatures/99999/suggestions`)).status).to.equal(404);
+  });
+
+  it('the workers page shows each worker connected, with its failure rate, and pauses one for a logged-in user', async () => {
     await page.goto(`${m!.url}/workers`);
     await page.waitForSelector('table.workers tbody tr');
     const rows = await page.$$eval('table.workers tbody tr', (trs) => trs.map((tr) => ({ name: tr.getAttribute('data-worker'), state: tr.querySelector('.pill')?.textContent, cells: [...tr.querySelectorAll('td')].map((td) => td.textContent) })));
     expect(rows.map((r) => r.name).sort()).to.deep.equal([...WORKERS]);
     for (const r of rows) expect(r.state).to.be.oneOf(['idle', 'busy']);
     expect(rows.some((r) => /%/.test(r.cells[5] ?? ''))).to.equal(true);
+    expect(await page.$('button.pause'), 'no controls before logging in').to.equal(null);
     await screenshot(page, 'workers');
+
+    await login(page);
+    const row = 'table.workers tr[data-worker="ui-worker-2"]';
+    await page.click(`${row} button.pause`);
+    await page.waitForFunction((sel) => document.querySelector(`${sel} .pill`)?.textContent === 'paused', row, { timeout: 15_000 });
+    const { workers } = await api<{ workers: { name: string; paused: boolean }[] }>('workers');
+    expect(workers.find((w) => w.name === 'ui-worker-2')?.paused).to.equal(true);
+    await page.click(`${row} button.unpause`);
+    await page.waitForFunction((sel) => document.querySelector(`${sel} .pill`)?.textContent !== 'paused', row, { timeout: 15_000 });
   });
 });

@@ -56,11 +56,12 @@ export default defineConfig({
     { name: 'compile', tags: ['linux'], workernames: ${JSON.stringify(WORKERS)}, steps: [${shell('configure', 'echo checking for cc... cc')}, ${shell('make', 'echo cc -c src/frob.c; sleep 0.3; echo linked')}] },
     { name: 'unit', tags: ['linux'], workernames: ${JSON.stringify(WORKERS)}, steps: [${shell('test', `echo running 3 tests; echo "${ERROR_LINE}"; exit 1`)}] },
     { name: 'docs', tags: ['docs'], workernames: ${JSON.stringify(WORKERS)}, steps: [${shell('build docs', 'echo building docs; echo done')}] },
+    { name: 'long', tags: ['linux'], workernames: ${JSON.stringify(WORKERS)}, steps: [${shell('run', 'echo "fatal: early trouble"; seq 1 6000; exit 1')}] },
     { name: 'slow', tags: ['linux'], workernames: ${JSON.stringify(WORKERS)}, steps: [${shell('run', slow)}] },
   ],
   schedulers: [
     new schedulers.SingleBranchScheduler({ name: 'on-push', branch: ${JSON.stringify(BRANCH)}, treeStableTimer: null, builderNames: ${JSON.stringify(PUSH_BUILDERS)} }),
-    new schedulers.ForceScheduler({ name: 'force', builderNames: ['compile', 'unit', 'docs', 'slow'] }),
+    new schedulers.ForceScheduler({ name: 'force', builderNames: ['compile', 'unit', 'docs', 'long', 'slow'] }),
   ],
 });
 `;

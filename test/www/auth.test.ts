@@ -33,7 +33,7 @@ function configOf(www: Record<string, unknown>, secrets: Record<string, string> 
 /** Validates forces for real and records them instead of building. */
 class RecordingMaster implements WwwMaster {
   readonly owners: string[] = [];
-  constructor(readonly config: ResolvedConfig) {}
+  constructor(public config: ResolvedConfig) {}
   builderIds(): ReadonlyMap<string, number> {
     return new Map([['a', 1], ['b', 2]]);
   }
@@ -193,6 +193,21 @@ describe('www: authentication and roles', function () {
     expect(cross.status).to.equal(403);
   });
 
+  it('follows a reconfig: new users may log in, sessions of removed or changed users end', async () => {
+    await serve();
+    const login = async (username: string, password: string) =>
+      fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    const alice = { cookie: (await login('alice', 'wonderland')).headers.get('set-cookie')!.split(';')[0]! };
+    const bob = { cookie: (await login('bob', 'builder')).headers.get('set-cookie')!.split(';')[0]! };
+    expect((await login('carol', 'pw')).status).to.equal(401);
+    master.config = configOf({ auth: { users: [{ username: 'bob', password: 'builder', roles: [] }, { username: 'carol', password: 'pw', roles: ['control'] }] } });
+    expect((await login('carol', 'pw')).status).to.equal(200);
+    const via = async (h: Record<string, string>) => ((await (await fetch(`${base}/auth/me`, { headers: h })).json()) as { via: string }).via;
+    expect(await via(alice)).to.equal('anonymous');
+    expect(await via(bob)).to.equal('session');
+    expect((await force(basic('alice', 'wonderland'))).status).to.equal(401);
+  });
+
   it('rate-limits failed logins per address: the 6th attempt within a minute is 429 with Retry-After', async () => {
     await serve();
     const attempt = (password: string) =>
@@ -204,6 +219,23 @@ describe('www: authentication and roles', function () {
     const wait = Number(limited.headers.get('retry-after'));
     expect(wait).to.be.within(1, 60);
     expect((await force(basic('alice', 'wonderland'))).status).to.equal(429);
+  });
+
+  it('behind a proxy on this machine: clients are told apart by X-Forwarded-For and are never `local`', async () => {
+    await serve();
+    const attempt = (client: string, password: string) =>
+      fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.9.9.9, ${client}` }, body: JSON.stringify({ username: 'alice', password }) });
+    for (let i = 0; i < 5; i++) expect((await attempt('192.0.2.1', 'guess')).status).to.equal(401);
+    expect((await attempt('192.0.2.1', 'wonderland')).status).to.equal(429);
+    expect((await attempt('192.0.2.2', 'wonderland')).status).to.equal(200);
+    await server!.stop();
+    // No users: this machine may control without credentials, but not a client relayed by nginx.
+    master = new RecordingMaster(configOf({}));
+    server = await WwwServer.start(master, silentLogger(), { host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${server.port}`;
+    expect((await force()).status).to.equal(200);
+    expect((await force({ 'x-forwarded-for': '192.0.2.1' })).status).to.equal(403);
+    expect(master.owners).to.deep.equal(['anonymous']);
   });
 
   it('the limiter forgets failures after its window', function () {

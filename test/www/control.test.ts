@@ -70,11 +70,14 @@ describe('www: control over JSON-RPC (real master, real sshd)', function () {
   }
 
   /** Forces one build of `builder` and waits until it runs; its buildid and request. */
-  async function forceRunning(builder: string): Promise<{ buildid: number; brid: number }> {
+  async function forceRunning(builder: string, output?: string): Promise<{ buildid: number; brid: number }> {
     const started = master!.bus.waitFor<{ buildid: number; builderid: number }>(['builds', '*', 'new'], (m) => m.builderid === master!.builderIds().get(builder));
+    // The command is running once its first line arrives (a user stops what they see running).
+    const printed = output ? master!.bus.waitFor<{ lines: string[] }>(['logs', '*', 'append'], (m) => m.lines.includes(`o${output}`)) : undefined;
     const forced = await rpc('forceschedulers/force', 'force', { builderNames: [builder] });
     expect(forced.status, JSON.stringify(forced.body)).to.equal(200);
     const { message } = await started;
+    await printed;
     const build = await getBuild(master!.db, message.buildid);
     return { buildid: message.buildid, brid: Number(build!.buildrequestid) };
   }
@@ -82,7 +85,7 @@ describe('www: control over JSON-RPC (real master, real sshd)', function () {
   const finished = (buildid: number) => master!.bus.waitFor<{ results: number }>(['builds', String(buildid), 'finished'], () => true, 60_000);
 
   it('stop: 401 without credentials, 403 without the role; with it the running build ends CANCELLED', async () => {
-    const { buildid } = await forceRunning('slow');
+    const { buildid } = await forceRunning('slow', 'started');
     const anonymous = await rpc(`builds/${buildid}`, 'stop', { reason: 'x' }, {});
     expect(anonymous.status).to.equal(401);
     expect(anonymous.body.error!.code).to.equal(-32600);
@@ -157,7 +160,7 @@ describe('www: control over JSON-RPC (real master, real sshd)', function () {
   });
 
   it('cancel of a request already building stops its build', async () => {
-    const { buildid, brid } = await forceRunning('slow');
+    const { buildid, brid } = await forceRunning('slow', 'started');
     const done = finished(buildid);
     expect((await rpc(`buildrequests/${brid}`, 'cancel')).status).to.equal(200);
     expect((await done).message.results).to.equal(CANCELLED);

@@ -28,7 +28,8 @@ export async function get<T = Record<string, unknown>>(path: string, query: Reco
     for (const x of Array.isArray(v) ? v : [v]) q.append(k, String(x));
   }
   const qs = q.toString();
-  const res = await fetch(`/api/v2/${path.replace(/^\//, '')}${qs ? `?${qs}` : ''}`, { headers: { Accept: 'application/json' } });
+  // X-Requested-With: a script is asking (a server may then leave out its Basic auth challenge).
+  const res = await fetch(`/api/v2/${path.replace(/^\//, '')}${qs ? `?${qs}` : ''}`, { headers: { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' } });
   if (!res.ok) throw await failure(res);
   return (await res.json()) as T;
 }

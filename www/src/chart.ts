@@ -25,6 +25,14 @@ export function color(i: number): string {
   return COLORS[i % COLORS.length]!;
 }
 
+function xRange(xs: number[], pad: number): [number, number] {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  if (lo === hi) return [lo - pad, hi + pad];
+  const margin = (hi - lo) * 0.03;
+  return [lo - margin, hi + margin];
+}
+
 export function chart(o: { title: string; x: number[]; series: Series[]; yLabel: string; markers?: Marker[]; yFormat?: (v: number) => string; xPad?: number }): HTMLElement {
   const el = h('div', { class: 'chart', 'data-title': o.title });
   const points = o.series.reduce((n, s) => n + s.values.filter((v) => v !== null && v !== undefined).length, 0);
@@ -39,8 +47,8 @@ export function chart(o: { title: string; x: number[]; series: Series[]; yLabel:
     width: 760,
     height: 260,
     scales: {
-      // One point (or all at one time) would give uPlot an empty range: widen it around them.
-      x: { time: true, range: (_u, min, max) => (min === max ? [min - (o.xPad ?? 3600), max + (o.xPad ?? 3600)] : [min, max]) },
+      // A fixed range: uPlot's own for one point (or all at one time) spans years.
+      x: { time: true, auto: false, range: xRange(o.x, o.xPad ?? 3600) },
       y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
     },
     axes: [{}, { label: o.yLabel, values: o.yFormat ? (_u, vals) => vals.map((v) => o.yFormat!(v)) : undefined, size: 60 }],

@@ -32,7 +32,7 @@ export async function forceForm(builderName: string, started: (buildid: number) 
   const reason = h('input', { name: 'reason', placeholder: 'reason', value: 'forced from the web UI', size: 30 });
   const out = h('span', { class: 'action-out' });
   const button = h('button', { type: 'submit', class: 'force' }, `Force build (${sched.label || sched.name})`) as HTMLButtonElement;
-  const form = h(
+  const form: HTMLFormElement = h(
     'form',
     {
       class: 'force-form',
@@ -44,7 +44,8 @@ export async function forceForm(builderName: string, started: (buildid: number) 
           .then(async ([bsid, brids]) => {
             replace(out, `requested (buildset ${bsid}); waiting for the build to start…`);
             const brid = Object.values(brids)[0];
-            const buildid = await waitForBuild(brid);
+            const buildid = await waitForBuild(brid, () => form.isConnected);
+            if (buildid === undefined) return;
             replace(out, `build started`);
             started(buildid);
           })
@@ -63,11 +64,13 @@ export async function forceForm(builderName: string, started: (buildid: number) 
   return form;
 }
 
-async function waitForBuild(brid: number | undefined): Promise<number> {
+/** The build of a request once it starts; undefined when the page was left meanwhile. */
+async function waitForBuild(brid: number | undefined, stillShown: () => boolean): Promise<number | undefined> {
   if (brid === undefined) throw new Error('the master answered no build request');
-  for (;;) {
+  while (stillShown()) {
     const body = await get<{ builds: { buildid: number }[] }>(`buildrequests/${brid}/builds`);
     if (body.builds.length) return body.builds[0].buildid;
     await new Promise((r) => setTimeout(r, 500));
   }
+  return undefined;
 }

@@ -18,6 +18,8 @@ interface LogAppend {
 }
 
 const PAGE = 1000;
+/** A log longer than this opens at its end (the earlier lines load on request): pages stay fast. */
+export const TAIL_LINES = 5000;
 /** While a step runs (before the analyzer has read its log): a line that plainly reports an error. */
 const LOOKS_LIKE_ERROR = /(^|[\s:[(])(error|fatal|FAILED|FAIL|Traceback)\b|\berror:|\bERROR\b/;
 
@@ -34,21 +36,51 @@ export class LogView {
   readonly el: HTMLElement;
   private readonly lines: HTMLElement;
   private readonly errorList: HTMLElement;
+  private readonly earlier: HTMLElement;
+  /** First line (0-based) in the view, and the line after the last one shown. */
+  private start = 0;
   private shown = 0;
   private errorLines = new Set<number>();
   private knownErrors = new Set<number>();
-  private complete = false;
 
   constructor(private log: Log) {
     this.lines = h('div', { class: 'log-lines' });
     this.errorList = h('div', { class: 'log-errors' });
+    this.earlier = h('div', { class: 'log-earlier' });
+    if (log.num_lines > TAIL_LINES) {
+      this.start = this.shown = log.num_lines - TAIL_LINES;
+      this.drawEarlier();
+    }
     this.el = h(
       'section',
       { class: 'log', 'data-logid': log.logid },
       h('div', { class: 'log-head' }, h('strong', {}, log.name), ' ', h('a', { href: `/api/v2/logs/${log.logid}/raw`, class: 'muted' }, 'raw')),
       this.errorList,
+      this.earlier,
       this.lines,
     );
+  }
+
+  private drawEarlier(): void {
+    if (this.start === 0) return replace(this.earlier);
+    replace(
+      this.earlier,
+      h('button', { type: 'button', class: 'link', onclick: () => void this.loadEarlier() }, `show the ${this.start} earlier lines`),
+    );
+  }
+
+  /** Prepend lines 0..start-1 (the reader asked for the whole log). */
+  private async loadEarlier(): Promise<void> {
+    const frag = document.createDocumentFragment();
+    for (let first = 0; first < this.start; first += PAGE) {
+      const body = await get<{ lines: LogLine[] }>(`logs/${this.log.logid}/lines`, { offset: first, limit: Math.min(PAGE, this.start - first) });
+      for (const l of body.lines) frag.appendChild(this.lineEl(l));
+      if (body.lines.length === 0) break;
+    }
+    this.lines.insertBefore(frag, this.lines.firstChild);
+    this.start = 0;
+    this.drawEarlier();
+    for (const n of this.knownErrors) this.flag(n);
   }
 
   /**
@@ -64,8 +96,19 @@ export class LogView {
     if (ok) this.el.dataset.live = 'sse';
   }
 
+  /** The log is finished (no line will be added). */
+  get complete(): boolean {
+    return this.log.complete;
+  }
+
+  /** Finished, and every line shown. */
   get done(): boolean {
-    return this.complete && this.shown >= this.log.num_lines;
+    return this.log.complete && this.shown >= this.log.num_lines;
+  }
+
+  /** The log's latest state from the API (its line count grows while the step runs). */
+  update(log: Log): void {
+    this.log = log;
   }
 
   /** Error lines the history analyzer recorded (1-based line numbers). */
@@ -74,8 +117,8 @@ export class LogView {
     for (const n of lines) this.flag(n);
   }
 
-  async refresh(log?: Log): Promise<void> {
-    if (log) this.log = log;
+  /** Read the lines written since the last read (as far as the last update() said). */
+  async refresh(): Promise<void> {
     const total = this.log.num_lines;
     while (this.shown < total) {
       const body = await get<{ lines: LogLine[] }>(`logs/${this.log.logid}/lines`, { offset: this.shown, limit: PAGE });
@@ -85,7 +128,6 @@ export class LogView {
       this.append(first, body.lines.map((l) => l.content), body.lines.map((l) => l.timestamp));
       if (this.shown === before) break;
     }
-    this.complete = this.log.complete;
   }
 
   /**
@@ -129,6 +171,28 @@ export class LogView {
     return el;
   }
 
+  /** Show line n (1-based), loading the earlier lines first when it is among them. */
+  async reveal(n: number): Promise<void> {
+    const details = this.el.closest('details');
+    if (details) details.open = true;
+    if (!this.done) await this.refresh();
+    if (n - 1 < this.start) await this.loadEarlier();
+    const id = lineAnchor(this.log.logid, n);
+    if (location.hash === `#${id}`) document.getElementById(id)?.scrollIntoView();
+    else location.hash = id;
+  }
+
+  /** A link to line n that works whether or not the line is loaded yet. */
+  lineLink(n: number, text: string): HTMLAnchorElement {
+    return h('a', {
+      href: `#${lineAnchor(this.log.logid, n)}`,
+      onclick: (e: Event) => {
+        e.preventDefault();
+        void this.reveal(n);
+      },
+    }, text);
+  }
+
   private flag(n: number): void {
     const el = document.getElementById(lineAnchor(this.log.logid, n));
     if (el) el.classList.add('err');
@@ -144,7 +208,7 @@ export class LogView {
     replace(
       this.errorList,
       ns.length
-        ? h('span', { class: 'err-summary' }, `${ns.length} error line${ns.length === 1 ? '' : 's'}: `, ...shown.flatMap((n) => [h('a', { href: `#${lineAnchor(this.log.logid, n)}` }, String(n)), ' ']), ns.length > shown.length ? '…' : '')
+        ? h('span', { class: 'err-summary' }, `${ns.length} error line${ns.length === 1 ? '' : 's'}: `, ...shown.flatMap((n) => [this.lineLink(n, String(n)), ' ']), ns.length > shown.length ? '…' : '')
         : null,
     );
   }

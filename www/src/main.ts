@@ -84,6 +84,7 @@ function render(): void {
   const root = document.getElementById('app')!;
   const main = h('main');
   replace(root, header(), main);
+  rendered = location.pathname + location.search;
   const path = location.pathname.replace(/\/+$/, '') || '/';
   for (const [re, page] of ROUTES) {
     const m = re.exec(path);
@@ -107,6 +108,10 @@ document.addEventListener('click', (e) => {
   e.preventDefault();
   navigate(a.getAttribute('href')!);
 });
-window.addEventListener('popstate', render);
+// A hash change (a link to a log line) fires popstate too: only another page re-renders.
+let rendered = '';
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== rendered) render();
+});
 
 void loadConfig().then(render);

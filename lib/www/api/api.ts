@@ -10,6 +10,7 @@ import type { WwwContext } from '../context.js';
 import { ApiError } from './apiError.js';
 import { applyToList, selectFields, type Item } from './applySpec.js';
 import { sendError, sendJson } from './encode.js';
+import type { Field } from './fields.js';
 import { PathMatcher } from './pathMatcher.js';
 import { parseResultSpec, type Query } from './resultSpec.js';
 import type { ApiModule, Endpoint, PathArgs, RawResult } from './types.js';
@@ -34,6 +35,11 @@ export class Api {
     return this.links;
   }
 
+  /** Every path pattern (as `/builds/n:buildid`) with its endpoint. */
+  paths(): readonly { text: string; endpoint: Endpoint }[] {
+    return this.matcher.patterns();
+  }
+
   /** Every path with its type (the /application.spec resource). */
   spec(): Item[] {
     return [...this.matcher.patterns()]
@@ -44,7 +50,7 @@ export class Api {
         type: endpoint.type.name,
         type_spec: {
           type: endpoint.type.name,
-          fields: Object.entries(endpoint.type.fields).map(([name, f]) => ({ name, type: f.kind === 'list' ? `list of ${f.of}` : f.kind, nullable: f.nullable === true })),
+          fields: Object.entries(endpoint.type.fields).map(([name, f]) => ({ name, type: typeName(f.kind), type_spec: fieldSpec(f) })),
         },
       }));
   }
@@ -109,6 +115,18 @@ export class Api {
     const { items, total } = applyToList(spec, list);
     sendJson(ctx, { [e.type.plural]: items, meta: { total } });
   }
+}
+
+/** Buildbot's names of its field types (data/types.py). */
+function typeName(kind: Field['kind']): string {
+  return kind === 'object' ? 'jsonobject' : kind;
+}
+
+/** A field's spec as Buildbot's Type.getSpec gives it. */
+function fieldSpec(f: Field): Record<string, unknown> {
+  const spec: Record<string, unknown> = f.kind === 'list' ? { type: 'list', of: { name: typeName(f.of ?? 'object') } } : { name: typeName(f.kind) };
+  if (f.nullable) spec.can_be_null = true;
+  return spec;
 }
 
 function sendRaw(ctx: Context, raw: RawResult): void {

@@ -4,8 +4,9 @@
  * To add a resource: write a module (see resources/masters.ts for a small one) exporting an
  * ApiModule — its ResourceType (name, plural, field types) and endpoints (Buildbot-style path
  * patterns, kind 'item' | 'collection' | 'raw', and a get that reads through lib/db, pushing the
- * spec into SQL with selectPage where the fields map to columns) — and list it below. The
- * query syntax, envelope, field selection, 400s and 404s come for free.
+ * spec into SQL with selectPage where the fields map to columns) — and list it below, or pass it
+ * to mountApi(app, w, [module]) from lib/www/app.ts. The query syntax, envelope, field selection,
+ * 400s and 404s come for free; a duplicate path fails at startup.
  */
 import type Koa from 'koa';
 import type { Database } from '../../db/connection.js';

@@ -21,7 +21,9 @@ export class PathMatcher {
   private readonly all: Pattern[] = [];
 
   add(pattern: string, endpoint: Endpoint): void {
-    const parts = pattern.replace(/^\//, '').split('/').filter((p, i, a) => !(a.length === 1 && p === ''));
+    // '/' (the root) has no segments.
+    const trimmed = pattern.replace(/^\//, '');
+    const parts = trimmed === '' ? [] : trimmed.split('/');
     const segments: Segment[] = parts.map((p) => {
       const m = ARG_RE.exec(p);
       if (!m) return { literal: p };

@@ -9,7 +9,7 @@
  */
 import type { Router, RouterContext } from '@koa/router';
 import type { Context } from 'koa';
-import { AuthError, identityOf, readCookie, type AuthService } from '../auth.js';
+import { AuthError, clientAddress, identityOf, readCookie, sameHost, type AuthService } from '../auth.js';
 import { SESSION_COOKIE, SESSION_IDLE_MS, type Session } from '../session.js';
 
 const MAX_LOGIN_BODY = 16 * 1024;
@@ -51,11 +51,11 @@ export function registerAuthRoutes(router: Router, auth: AuthService): void {
   router.post('/auth/login', async (ctx: RouterContext) => {
     // A login posted from another site would log the victim in as the attacker.
     const origin = ctx.get('origin');
-    if (origin && origin !== `${ctx.protocol}://${ctx.host}`) throw new AuthError(403, `cross-site login refused (Origin ${origin})`);
+    if (origin && !sameHost(ctx, origin)) throw new AuthError(403, `cross-site login refused (Origin ${origin})`);
     const form = await readForm(ctx);
     const username = typeof form.username === 'string' ? form.username : '';
     const password = typeof form.password === 'string' ? form.password : '';
-    const address = ctx.req.socket.remoteAddress ?? '';
+    const address = clientAddress(ctx);
     const session: Session | undefined = await auth.login(address, username, password);
     if (!session) throw new AuthError(401, 'invalid username or password');
     auth.sessions.delete(readCookie(ctx, SESSION_COOKIE)); // a new login replaces the old session

@@ -57,6 +57,8 @@ forEachDialect('data API: history extensions', (h) => {
     expect((await get(`/known_issues/${k.id}`)).status).to.equal(200);
     expect((await get('/alerts')).body).to.deep.equal({ alerts: [], meta: { total: 0 } });
     expect((await get('/intermittents')).body).to.deep.equal({ intermittents: [], meta: { total: 0 } });
+    const [sig] = (await get('/signatures')).body.signatures;
+    expect((await get(`/signatures/${sig.signatureid}/classifications`)).body.meta.total).to.be.a('number');
     const rates = await get(`/trends/failure_rates?by=builder`);
     expect(rates.status).to.equal(200);
     expect(rates.body.rates).to.deep.equal([{ key: f.b1, builds: 4, failed: 2, rate: 0.5 }]);

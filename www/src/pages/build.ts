@@ -41,6 +41,8 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
   // Log lines arrive as live events while the build runs; the 1 s poll reads steps and fills gaps.
   const live = new LiveEvents();
   let controlsFor: string | undefined;
+  let builder: Builder | undefined;
+  let worker: Worker | undefined;
   let failuresShown = false;
 
   async function findBuild(): Promise<Build | undefined> {
@@ -54,7 +56,9 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
       replace(head, h('p', { class: 'error' }, 'No such build.'));
       return;
     }
-    const [builder, worker] = await Promise.all([one<Builder>(`builders/${build.builderid}`, 'builders'), build.workerid ? one<Worker>(`workers/${build.workerid}`, 'workers') : undefined]);
+    // A build's builder and worker do not change: read them once.
+    builder ??= await one<Builder>(`builders/${build.builderid}`, 'builders');
+    if (build.workerid && !worker) worker = await one<Worker>(`workers/${build.workerid}`, 'workers');
     drawHead(build, builder, worker);
     drawControls(build);
     const stepList = await list<Step>(`builds/${build.buildid}/steps`, 'steps');
@@ -64,8 +68,8 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
       failuresShown = true;
       await drawFailures(build.buildid);
     }
-    // Finished, and every log read to its end: nothing more will come.
-    const allRead = [...steps.values()].every((v) => [...v.logs.values()].every((l) => l.done));
+    // Finished, every log finished and the open ones read to their end: nothing more will come.
+    const allRead = [...steps.values()].every((v) => [...v.logs.values()].every((l) => l.complete && (l.done || !v.el.open)));
     if (build.complete && allRead) stopped = true;
   }
 
@@ -129,7 +133,10 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
       const el = h('details', { class: 'step', 'data-step': s.name }, summary, logsEl) as HTMLDetailsElement;
       v = { el, summary, logsEl, logs: new Map(), touched: false };
       el.addEventListener('toggle', () => {
-        if (el.open) v!.touched = true;
+        if (!el.open) return;
+        v!.touched = true;
+        // A closed step's lines are read when it is opened.
+        for (const lv of v!.logs.values()) if (!lv.done) void lv.refresh();
       });
       steps.set(s.stepid, v);
       stepsEl.appendChild(el);
@@ -149,17 +156,22 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
     const interesting = (s.started_at !== null && !s.complete) || (s.results !== null && s.results >= 2 && s.results !== 3);
     if (interesting && !v.touched) v.el.open = true;
     if (!s.started_at) return;
-    const logs = await list<Log>(`steps/${s.stepid}/logs`, 'logs');
-    for (const l of logs) {
-      let lv = v.logs.get(l.logid);
-      if (!lv) {
-        lv = new LogView(l);
-        v.logs.set(l.logid, lv);
-        v.logsEl.appendChild(lv.el);
-        void lv.follow(live);
+    // A finished step whose logs are all finished has nothing new to list.
+    const settled = s.complete && v.logs.size > 0 && [...v.logs.values()].every((lv) => lv.complete);
+    if (!settled) {
+      for (const l of await list<Log>(`steps/${s.stepid}/logs`, 'logs')) {
+        let lv = v.logs.get(l.logid);
+        if (!lv) {
+          lv = new LogView(l);
+          v.logs.set(l.logid, lv);
+          v.logsEl.appendChild(lv.el);
+          if (!l.complete) void lv.follow(live);
+        }
+        lv.update(l);
       }
-      if (!lv.done) await lv.refresh(l);
     }
+    // Lines are read only for open steps (the running and failed ones, and those the reader opens).
+    if (v.el.open) for (const lv of v.logs.values()) if (!lv.done) await lv.refresh();
   }
 
   async function drawFailures(id: number): Promise<void> {
@@ -180,10 +192,19 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
         'ul',
         { class: 'failure-list' },
         ...failures.slice(0, 50).map((f) =>
-          h('li', {}, f.logid !== null ? h('a', { href: `#log-${f.logid}-L${f.line}` }, `line ${f.line}`) : `line ${f.line}`, ': ', h('code', {}, f.text), ' ', link(`/failures?signature=${f.signatureid}`, 'signature')),
+          h('li', {}, lineLink(f.logid, f.line), ': ', h('code', {}, f.text), ' ', link(`/failures?signature=${f.signatureid}`, 'signature')),
         ),
       ),
     );
+  }
+
+  function lineLink(logid: number | null, line: number): HTMLElement | string {
+    if (logid === null) return `line ${line}`;
+    for (const v of steps.values()) {
+      const lv = v.logs.get(logid);
+      if (lv) return lv.lineLink(line, `line ${line}`);
+    }
+    return h('a', { href: `#log-${logid}-L${line}` }, `line ${line}`);
   }
 
   function drawProps(b: Build): void {

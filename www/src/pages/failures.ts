@@ -57,7 +57,8 @@ interface Occurrence {
   at: number;
 }
 
-const LIMIT = 50;
+/** Signatures per page (each costs three small requests: workers, builders, suggestions). */
+const LIMIT = 25;
 
 export function failuresPage(main: HTMLElement, _params: Record<string, string>, query: URLSearchParams): void {
   const form = h('form', { class: 'filters' });
@@ -83,7 +84,8 @@ async function draw(form: HTMLFormElement, body: HTMLElement, query: URLSearchPa
   const filter: Record<string, string | undefined> = { builderid, since: days ? String(Math.floor(Date.now() / 1000) - Number(days) * 86400) : undefined };
 
   const one = query.get('signature');
-  const sigs = await list<Signature>(one ? `signatures/${one}` : 'signatures', 'signatures', one ? {} : { ...filter, limit: LIMIT });
+  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const sigs = await list<Signature>(one ? `signatures/${one}` : 'signatures', 'signatures', one ? {} : { ...filter, limit: LIMIT, offset });
   if (sigs.length === 0) {
     replace(body, h('p', { class: 'empty' }, 'No failure signatures yet: they appear when failed steps have error lines.'));
     return;
@@ -96,7 +98,9 @@ async function draw(form: HTMLFormElement, body: HTMLElement, query: URLSearchPa
     h('tbody', {}, ...rows),
   );
   if (!one) {
-    replace(body, table);
+    const more = new URLSearchParams(query);
+    more.set('offset', String(offset + LIMIT));
+    replace(body, table, sigs.length === LIMIT ? h('p', {}, link(`/failures?${more}`, `next ${LIMIT}`)) : null);
     return;
   }
   const occ = await list<Occurrence>(`signatures/${one}/occurrences`, 'failures', { limit: 100 });

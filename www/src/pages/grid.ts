@@ -30,10 +30,9 @@ export function gridPage(main: HTMLElement): () => void {
         list<Builder>('builders', 'builders'),
         list<Push>('pushes', 'pushes', { order: '-pushid', limit: PUSHES }),
       ]);
-      const changeids = pushes.flatMap((p) => p.changeids);
-      const changes = changeids.length
-        ? await list<Change>('changes', 'changes', { changeid__ge: Math.min(...changeids), changeid__le: Math.max(...changeids) })
-        : [];
+      // Each push is shown by its last change (the revision it leaves the branch at).
+      const lastIds = pushes.map((p) => p.changeids[p.changeids.length - 1]).filter((id): id is number => id !== undefined);
+      const changes = lastIds.length ? await list<Change>('changes', 'changes', { changeid__in: lastIds }) : [];
       replace(body, grid(builders, pushes, new Map(changes.map((c) => [c.changeid, c]))));
     } catch (err) {
       replace(body, errorBox(err));

@@ -2,7 +2,8 @@
  * Workers (slave hosts): connected or not, busy with which builds, paused, last seen, and the
  * failure rate of the builds each ran (from the history's trends).
  */
-import { list } from '../api.js';
+import { canControl, list, rpc } from '../api.js';
+import { actionButton } from '../control.js';
 import { ago, errorBox, h, link, replace } from '../dom.js';
 import { poll } from '../poll.js';
 import type { Build, Builder, Worker } from '../types.js';
@@ -26,7 +27,12 @@ function seconds(v: unknown): number | undefined {
 export function workersPage(main: HTMLElement): () => void {
   const body = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   replace(main, h('h1', {}, 'Workers'), body);
-  return poll(async () => {
+  let refresh = async () => {};
+  const act = (method: string, id: number, params: Record<string, unknown> = {}) => async () => {
+    await rpc(`workers/${id}`, method, params);
+    await refresh();
+  };
+  return poll((refresh = async () => {
     try {
       const [workers, running, builders, rates] = await Promise.all([
         list<Worker>('workers', 'workers'),
@@ -53,6 +59,15 @@ export function workersPage(main: HTMLElement): () => void {
           h('td', { class: 'muted' }, typeof info.disconnect_reason === 'string' && !connected ? info.disconnect_reason : ''),
           h('td', { class: 'num' }, rate ? `${(rate.rate * 100).toFixed(0)}% (${rate.failed}/${rate.builds})` : '—'),
           h('td', { class: 'muted' }, w.configured_on.map((c) => builderName.get(c.builderid) ?? String(c.builderid)).filter((x, i, a) => a.indexOf(x) === i).join(', ')),
+          canControl()
+            ? h(
+                'td',
+                { class: 'worker-controls' },
+                w.paused || w.graceful
+                  ? actionButton('unpause', act('unpause', w.workerid), { class: 'unpause' })
+                  : actionButton('pause', act('pause', w.workerid, { reason: 'paused from the web UI' }), { class: 'pause' }),
+              )
+            : null,
         );
       });
       replace(
@@ -64,5 +79,5 @@ export function workersPage(main: HTMLElement): () => void {
     } catch (err) {
       replace(body, errorBox(err));
     }
-  }, 5000);
+  }), 5000);
 }

@@ -6,7 +6,7 @@
 import { getPush, type Push } from '../../../db/pushes.js';
 import type { Item } from '../applySpec.js';
 import { F } from '../fields.js';
-import { cond, selectPage, type SqlSource } from '../sqlQuery.js';
+import { cond, selectPage, type Condition, type SqlSource } from '../sqlQuery.js';
 import type { ApiModule, ApiRequest } from '../types.js';
 
 const PUSH = {
@@ -53,7 +53,7 @@ function toPush(p: Push): Item {
   };
 }
 
-async function page(r: ApiRequest, where = [] as ReturnType<typeof cond>[]) {
+async function page(r: ApiRequest, where: Condition[] = []) {
   const p = await selectPage<{ id: number }>(r.db, SOURCE, r.spec, where);
   const pushes = await Promise.all(p.rows.map((x) => getPush(r.db, Number(x.id))));
   return { items: pushes.filter((x): x is Push => x !== undefined).map(toPush), total: p.total };

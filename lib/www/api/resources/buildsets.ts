@@ -1,7 +1,7 @@
 /** buildsets (Buildbot's data/buildsets.py): /buildsets[/{id}], each with its sourcestamps. */
 import type { Item } from '../applySpec.js';
 import { F } from '../fields.js';
-import { cond, selectByIds, selectPage, type SqlSource } from '../sqlQuery.js';
+import { cond, selectByIds, selectPage, type Condition, type SqlSource } from '../sqlQuery.js';
 import type { ApiModule, ApiRequest } from '../types.js';
 import { sourcestampItems } from './sourcestamps.js';
 
@@ -52,7 +52,7 @@ interface Row {
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
-async function page(r: ApiRequest, where: ReturnType<typeof cond>[] = []) {
+async function page(r: ApiRequest, where: Condition[] = []) {
   const p = await selectPage<Row>(r.db, SOURCE, r.spec, where);
   const ids = p.rows.map((x) => Number(x.id));
   const links = await selectByIds<{ buildsetid: number; sourcestampid: number }>(

@@ -5,8 +5,7 @@
 import type { ResolvedForceScheduler } from '../../../config/resolved.js';
 import { getBuilder } from '../../../db/builders.js';
 import { forceSchedulerData } from '../../routes/forceschedulers.js';
-import { F } from '../fields.js';
-import { parsePathInt } from '../fields.js';
+import { F, parsePathInt } from '../fields.js';
 import type { ApiModule, ApiRequest } from '../types.js';
 
 const FORCESCHEDULER = {

@@ -3,7 +3,7 @@ import type { Database } from '../../../db/connection.js';
 import { getSourcestamps, patchBody, type SourcestampWithPatch } from '../../../db/sourcestamps.js';
 import type { Item } from '../applySpec.js';
 import { F } from '../fields.js';
-import { cond, selectPage, type SqlSource } from '../sqlQuery.js';
+import { cond, selectPage, type Condition, type SqlSource } from '../sqlQuery.js';
 import type { ApiModule, ApiRequest } from '../types.js';
 
 export const SOURCESTAMP = {
@@ -67,7 +67,7 @@ export async function sourcestampItems(db: Database, ssids: readonly number[]): 
   return out;
 }
 
-async function page(r: ApiRequest, where = [] as ReturnType<typeof cond>[]) {
+async function page(r: ApiRequest, where: Condition[] = []) {
   const p = await selectPage<{ id: number }>(r.db, SOURCE, r.spec, where);
   const ids = p.rows.map((x) => Number(x.id));
   const byId = await sourcestampItems(r.db, ids);

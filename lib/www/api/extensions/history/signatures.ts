@@ -8,6 +8,8 @@
  *   /signatures/{id}/counts?by=day|builder|worker|branch|test
  *   /builds/{id}/failures             a build's error lines, each with its signature
  *   /pushes/{id}/new_signatures       signatures first seen in a push's builds
+ *   /signatures/{id}/classifications  who labelled it and when, newest first
+ * (/signatures/{id}/suggestions is extensions/suggestions.ts, mounted by lib/www/app.ts.)
  */
 import {
   failureCounts,
@@ -20,6 +22,7 @@ import {
   type Occurrence,
   type SignatureSummary,
 } from '../../../../history/failures.js';
+import { classificationsOf } from '../../../../history/suggestions.js';
 import type { Item } from '../../applySpec.js';
 import { F } from '../../fields.js';
 import type { ApiModule, ApiRequest, ListResult } from '../../types.js';
@@ -68,6 +71,12 @@ const OCCURRENCE = {
 };
 
 const COUNT = { name: 'count', plural: 'counts', fields: { key: F.str(true), count: F.int() } };
+
+const CLASSIFICATION = {
+  name: 'classification',
+  plural: 'classifications',
+  fields: { signatureid: F.int(), failureid: F.int(true), known_issueid: F.int(true), classified_by: F.str(), classified_at: F.date() },
+};
 
 export function signatureItem(s: SignatureSummary): Item {
   return {
@@ -164,6 +173,20 @@ export const signaturesModule: ApiModule = {
         const rows = await failureCounts(r.db, typeof sid === 'number' ? { ...q, signatureid: sid } : q);
         return { items: rows.map((x) => ({ key: x.key, count: x.count })) };
       },
+    },
+    {
+      type: CLASSIFICATION,
+      kind: 'collection',
+      paths: '/signatures/n:signatureid/classifications',
+      get: async (r) => ({
+        items: (await classificationsOf(r.db, r.args.signatureid as number)).map((c) => ({
+          signatureid: c.signatureid,
+          failureid: c.occurrenceid,
+          known_issueid: c.knownIssueId,
+          classified_by: c.by,
+          classified_at: c.at,
+        })),
+      }),
     },
     { type: OCCURRENCE, kind: 'collection', paths: '/builds/n:buildid/failures', get: async (r) => ({ items: (await occurrencesOfBuild(r.db, r.args.buildid as number)).map(occurrenceItem) }) },
     {
