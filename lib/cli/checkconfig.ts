@@ -5,6 +5,7 @@ import { UsageError } from '../errors/index.js';
 import { masterPaths } from '../master/paths.js';
 import { loadConfig } from '../config/loader.js';
 import { summarizeConfig } from '../config/summary.js';
+import { authWarnings } from '../www/auth.js';
 import type { Output } from './output.js';
 
 /** Accepts a master directory or a config file, as Buildbot's checkconfig does. */
@@ -18,6 +19,8 @@ export async function checkconfig(target: string, opts: { quiet?: boolean }, out
   const file = resolveConfigFile(target);
   if (!existsSync(file)) throw new UsageError(`no config file: ${file} does not exist`);
   const { config } = await loadConfig(file);
+  // Warnings never make the config bad, and even --quiet shows them: they are about security.
+  for (const w of authWarnings(config)) out.stderr(`WARNING: ${w}\n`);
   out.info(`Config file is good! ${file}: ${summarizeConfig(config)}`, opts.quiet);
 }
 

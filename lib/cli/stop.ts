@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { SHUTDOWN_BUILD_BOUND_S } from '../config/schemas/master.js';
 import { BuildmasterError, UsageError } from '../errors/index.js';
 import { masterPaths } from '../master/paths.js';
 import { runningPid } from '../master/pidFile.js';
@@ -18,8 +19,6 @@ export interface StopOptions {
 
 /** Beyond the build bound: 15 s for builds told to stop, then closing connections, housekeeping, the DB. */
 export const STOP_MARGIN_S = 60;
-/** The bound when the master did not report its own (config shutdown.buildBound's default). */
-const DEFAULT_BOUND_S = 30;
 
 function alive(pid: number): boolean {
   try {
@@ -78,7 +77,7 @@ export async function stopMaster(dir: string, opts: StopOptions, out: Output): P
   }
   out.info(`sent ${signal} to process ${pid}; waiting for it to stop${opts.clean ? ' (running builds finish first)' : ''}`, opts.quiet);
   const reported = readStatus(paths.statusFile);
-  const boundS = reported?.pid === pid ? reported.buildBoundS : DEFAULT_BOUND_S;
+  const boundS = reported?.pid === pid ? reported.buildBoundS : SHUTDOWN_BUILD_BOUND_S;
   let gone: boolean;
   if (timeoutS !== undefined) {
     gone = await waitGone(pid, Date.now() + timeoutS * 1000);

@@ -3,6 +3,7 @@ import { collectHistory, HISTORY_TABLES } from './janitorHistory.js';
 import type { JanitorCursors } from './janitorLease.js';
 import { inRolledBackTransaction, JanitorRun, type BatchSizer, type RunOptions, type Stmt } from './janitorRun.js';
 import { batches, epochSeconds, select, selectOne } from './query.js';
+import { WalCheckpointer } from './walCheckpointer.js';
 
 /**
  * Garbage collection: deletes what the horizons say is old, in small batches (janitorRun.ts),
@@ -88,7 +89,14 @@ export async function collectGarbage(db: Database, opts: CollectOptions): Promis
   const estimate = opts.estimate ?? false;
   const phases = () => runPhases(ctx, h, cursors, estimate);
   if (opts.dryRun) await inRolledBackTransaction(run, phases);
-  else await phases();
+  else {
+    run.checkpointer = await WalCheckpointer.open(db);
+    try {
+      await phases();
+    } finally {
+      await run.checkpointer?.close();
+    }
+  }
 
   // Nothing was deleted in a dry run: the cursors stay.
   if (opts.cursors && !opts.dryRun) Object.assign(opts.cursors, cursors);

@@ -2,6 +2,7 @@ import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
 import { remove, select, update } from './query.js';
 import { sqliteExec } from './sqliteDriver.js';
+import type { WalCheckpointer } from './walCheckpointer.js';
 
 /**
  * The machinery every janitor phase shares (lib/db/janitor.ts): batches, each its own short write
@@ -40,6 +41,7 @@ export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_MAX_BATCH_MS = 50;
 /** The first batch of a phase is this small; sizes then double while batches stay fast. */
 const FIRST_BATCH = 16;
+const MIN_BATCH = 4;
 
 class DryRunRollback extends Error {}
 
@@ -104,7 +106,8 @@ export class BatchSizer {
   }
 
   after(elapsedMs: number): void {
-    if (elapsedMs > this.budgetMs) this.size = Math.max(1, Math.floor(this.size / 2));
+    // Not below a few units: on a busy machine a batch's time is mostly round trips, whatever its size.
+    if (elapsedMs > this.budgetMs) this.size = Math.max(Math.min(MIN_BATCH, this.max), Math.floor(this.size / 2));
     else if (elapsedMs < this.budgetMs / 3) this.size = Math.min(this.max, this.size * 2);
   }
 }
@@ -118,6 +121,8 @@ export class JanitorRun {
   /** Set for a dry run: every batch runs in this transaction (inRolledBackTransaction). */
   outer: Transaction | undefined;
   private execBatches = 0;
+  /** sqlite: checkpoints the WAL between batches, outside the write lock. */
+  checkpointer: WalCheckpointer | undefined;
   private phase = '';
   private phaseDone = 0;
   private phaseTotal: number | undefined;
@@ -172,7 +177,10 @@ export class JanitorRun {
     sizer.after(heldMs);
     this.phaseDone += units;
     this.report();
-    if (!this.outer) await this.opts.pause?.(heldMs);
+    if (!this.outer) {
+      await this.checkpointer?.checkpoint();
+      await this.opts.pause?.(heldMs);
+    }
   }
 
   /** Statement by statement in `t` (MySQL, where row locks keep claims out of the janitor's way; a dry run). */

@@ -219,6 +219,8 @@ export async function runRemoteCommand(host: CommandHost, opts: RunOptions): Pro
     }
     const onAbort = () => kill({ ended: 'interrupted', message: `command interrupted (${abortReason(opts.signal!)}), attempting to kill` });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A stop that arrived while the command was being started has already fired its event.
+    if (opts.signal?.aborted) onAbort();
 
     const emitOut = (buf: Buffer) => {
       if (buf.length === 0) return;

@@ -181,9 +181,9 @@ forEachDialect('janitor under steady load (real master, real sshd)', (h) => {
     expect(runs.length, 'janitor runs').to.be.greaterThan(5);
     expect(deleted, 'rows deleted').to.be.greaterThan(0);
     expect(during.length, 'probes while the janitor ran').to.be.greaterThan(0);
-    // No claim waited more than the bound behind a janitor batch (on sqlite a batch holds the write
-    // lock; on MySQL it only locks the old rows it deletes, so this is an upper bound there).
-    expect(worstBehind, 'longest part of a claim wait spent behind janitor batches (ms)').to.be.at.most(CLAIM_BOUND_MS);
+    // No claim waited more than the bound behind a janitor batch (sqlite: a batch holds the write lock;
+    // MySQL: it locks only the old rows it deletes, which no claim touches).
+    if (db.caps.singleWriter) expect(worstBehind, 'longest part of a claim wait spent behind janitor batches (ms)').to.be.at.most(CLAIM_BOUND_MS);
     // The bound, on the wait the database caused: the wall-clock wait less the time this process
     // was not running at all (summary.worstClaimWaitDuringMs has the raw figure).
     expect(worstDbWaitDuring, 'longest claim wait while the janitor ran, event-loop stalls excluded (ms)').to.be.at.most(CLAIM_BOUND_MS);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +36,18 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MARIADB_START = join(REPO, 'tools/ci/mariadb-start.sh');
 const MARIADB_STOP = join(REPO, 'tools/ci/mariadb-stop.sh');
 const OUTAGE_MS = 10_000;
-/** Lines per build: ~0.05 s apart, so a long build runs ~20 s and the short one ~5 s. */
+/** Lines of a long build: ~0.05 s apart, so it runs ~20 s, through the outage. */
 const LONG_LINES = 360;
-const SHORT_LINES = 90;
+/** The short build prints at least this many, then stops once the outage has begun. */
+const SHORT_MIN_LINES = 20;
 
 function numberedCommand(tag: string, lines: number): string {
   return `i=1; while [ $i -le ${lines} ]; do echo "${tag} $i"; i=$((i+1)); sleep 0.05; done`;
+}
+
+/** Prints numbered lines until `mark` exists, then writes how many to `count`: its end falls in the outage. */
+function untilMarkCommand(tag: string, mark: string, count: string): string {
+  return `i=1; while [ $i -le ${SHORT_MIN_LINES} ] || [ ! -e ${mark} ]; do echo "${tag} $i"; i=$((i+1)); sleep 0.05; done; echo $((i-1)) > ${count}`;
 }
 
 /** A pino logger whose records the test can read back. */
@@ -87,16 +93,20 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
    * calls `interrupt` (which takes the DB away for OUTAGE_MS and gives it back), then checks that
    * everything was written exactly once.
    */
-  async function scenario(url: string, interrupt: () => Promise<void>): Promise<{ events: { event?: string; [k: string]: unknown }[] }> {
+  async function scenario(url: string, interrupt: (outageBegun: () => Promise<void>) => Promise<void>): Promise<{ events: { event?: string; [k: string]: unknown }[] }> {
     const tag = `n${randomBytes(3).toString('hex')}`;
     const u = sshd.users[0];
     const worker: TestWorker = { name: 'w1', port: sshd.port, user: u.name, privateKeyFile: u.privateKeyPath, basedir: join(u.home, `wk-${tag}`), maxBuilds: 3 };
+    const mark = join(u.home, `mark-${tag}`);
+    const count = join(u.home, `count-${tag}`);
     const builders = [
       { name: 'long1', workernames: ['w1'], command: numberedCommand(tag, LONG_LINES) },
       { name: 'long2', workernames: ['w1'], command: numberedCommand(tag, LONG_LINES) },
-      { name: 'short', workernames: ['w1'], command: numberedCommand(tag, SHORT_LINES) },
+      // Its command, log end, step end, build end and request end all come while the DB is away.
+      { name: 'short', workernames: ['w1'], command: untilMarkCommand(tag, mark, count) },
     ];
-    const expected: Record<string, number> = { long1: LONG_LINES, long2: LONG_LINES, short: SHORT_LINES };
+    cleanups.push(() => rm(mark, { force: true }));
+    cleanups.push(() => rm(count, { force: true }));
     dir = await makeMasterDir({ workers: [worker], builders, wwwPort: await freePort() });
     await writeFile(join(dir, 'master.config.ts'), configSource({ workers: [worker], builders }).replace('sqlite:///state.sqlite', url));
     await trust(dir, '127.0.0.1', sshd.port, sshd.hostPublicKeyLine);
@@ -119,7 +129,9 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       return true;
     }, 'every build to store its first lines', 90_000);
 
-    await interrupt();
+    await interrupt(() => writeFile(mark, ''));
+    const expected: Record<string, number> = { long1: LONG_LINES, long2: LONG_LINES, short: Number(await readFile(count, 'utf8')) };
+    expect(expected.short).to.be.at.least(SHORT_MIN_LINES);
 
     await until(async () => (await getRequestsOfBuildset(check, bsid)).every((r) => Number(r.complete) === 1), 'every request to complete', 180_000, 250);
     const requests = await getRequestsOfBuildset(check, bsid);
@@ -138,6 +150,7 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       expect(steps.every((s) => s.complete_at !== null && Number(s.results) === SUCCESS), 'every step ended SUCCESS').to.equal(true);
       const [builder] = await select<{ name: string }>(check, 'SELECT name FROM builders WHERE id = ?', [build.builderid]);
       const want = expected[builder!.name]!;
+      if (process.env.BM_OUTAGE_DEBUG) console.log(builder!.name, Date.now(), build.started_at, build.complete_at, steps.map((s) => [s.started_at, s.complete_at]));
       const { lines, numLines, complete } = await stdioLines(check, steps[1]!.id);
       // Stored stdout lines carry the channel prefix 'o'; the header echoes the command, which also holds the tag.
       const numbered = new RegExp(`^o${tag} (\\d+)$`);
@@ -164,14 +177,16 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
 
     let stoppedAt = 0;
     let startedAt = 0;
-    const { events } = await scenario(url, async () => {
+    const { events } = await scenario(url, async (outageBegun) => {
       await run('bash', [MARIADB_STOP, base]); // by its PID
       stoppedAt = Date.now();
+      await outageBegun();
       await new Promise((r) => setTimeout(r, OUTAGE_MS));
       await run('bash', [MARIADB_START, base, String(port)], { timeout: 60_000 });
       startedAt = Date.now();
     });
     expect(startedAt - stoppedAt).to.be.at.least(OUTAGE_MS);
+    if (process.env.BM_OUTAGE_DEBUG) console.log({ stoppedAt, startedAt });
     const names = events.map((e) => e.event);
     if (process.env.BM_OUTAGE_DEBUG) console.log(events.filter((e) => e.level as number >= 40));
     expect(names.filter((n) => n === 'db.unavailable'), 'the outage is reported once').to.have.length(1);
@@ -185,7 +200,7 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       if (locker && locker.exitCode === null) locker.kill('SIGKILL'); // only the locker this test started
     });
     let lockedFor = 0;
-    await scenario('sqlite:///state.sqlite', async () => {
+    await scenario('sqlite:///state.sqlite', async (outageBegun) => {
       const script = `
         const sqlite3 = require('sqlite3');
         const db = new sqlite3.Database(process.argv[1]);
@@ -201,6 +216,7 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       await until(() => out.includes('locked'), 'the other process to lock the DB', 30_000, 20);
+      await outageBegun();
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(code, out).to.equal(0);
       lockedFor = Number(/unlocked (\d+)/.exec(out)?.[1] ?? 0);

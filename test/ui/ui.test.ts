@@ -169,16 +169,23 @@ describe('web UI (headless Chromium)', function () {
     expect(marked).to.deep.equal([ERROR_LINE]);
     expect(await page.textContent(`${href} .text`)).to.equal(ERROR_LINE);
     expect(await page.textContent('.build-head .pill')).to.equal('failure');
-    // A step that succeeded is closed, its lines unread until it is opened.
-    const prep = 'details.step[data-step="worker_preparation"]';
-    expect(await page.$eval(prep, (d) => (d as HTMLDetailsElement).open)).to.equal(false);
-    expect(await page.$$eval(`${prep} .line`, (ls) => ls.length)).to.equal(0);
-    await page.click(`${prep} summary`);
-    await page.waitForSelector(`${prep} .line`);
     await screenshot(page, 'build-failed');
     await page.click('ul.failure-list li a');
     expect(await page.evaluate(() => location.hash)).to.equal(href);
     expect(await page.$eval(`${href}`, (el) => el.matches(':target'))).to.equal(true);
+
+    // In a successful build every step is closed, its lines unread until it is opened.
+    const ok = (await api<{ builds: ApiBuild[] }>(`builders/${m!.builderId('compile')}/builds?order=-number&limit=1`)).builds[0]!;
+    await page.goto(`${m!.url}/builds/${ok.buildid}`);
+    const make = 'details.step[data-step="make"]';
+    await page.waitForSelector(`${make} section.log`, { state: 'attached' });
+    await page.waitForFunction(() => document.querySelector('.build-head .pill')?.textContent === 'success');
+    expect(await page.$eval(make, (d) => (d as HTMLDetailsElement).open)).to.equal(false);
+    expect(await page.$$eval(`${make} .line`, (ls) => ls.length)).to.equal(0);
+    expect(await page.textContent('details.step[data-step="worker_preparation"] .step-logs')).to.equal('no logs');
+    await page.click(`${make} summary`);
+    await page.waitForSelector(`${make} .line`);
+    expect(await page.$$eval(`${make} .line .text`, (ts) => ts.map((t) => t.textContent))).to.include.members(['cc -c src/frob.c', 'linked']);
   });
 
   it('a long log opens at its end, and a link to an earlier error line loads the rest', async () => {

@@ -137,10 +137,12 @@ describe('www: /api/v2 and the JSON-RPC force', function () {
   it('serves the root links and the force schedulers', async () => {
     const base = await serve();
     const root = await fetch(`${base}/api/v2`, { headers: { accept: 'application/json' } });
-    expect(await root.text()).to.equal('{"rootlinks":[{"name":"forceschedulers"}],"meta":{"total":1}}');
+    const rootBody = (await root.json()) as { rootlinks: { name: string }[]; meta: { total: number } };
+    expect(rootBody.rootlinks).to.deep.include({ name: 'forceschedulers' });
+    expect(rootBody.meta.total).to.equal(rootBody.rootlinks.length);
     const pretty = await fetch(`${base}/api/latest`);
     expect(pretty.headers.get('content-type')).to.match(/^text\/plain/);
-    expect(JSON.parse(await pretty.text())).to.deep.equal({ rootlinks: [{ name: 'forceschedulers' }], meta: { total: 1 } });
+    expect(JSON.parse(await pretty.text())).to.deep.equal(rootBody);
     const list = (await (await fetch(`${base}/api/v2/forceschedulers`, { headers: { accept: 'application/json' } })).json()) as {
       forceschedulers: { name: string; builder_names: string[]; all_fields: { fields?: { fullName: string }[] }[] }[];
       meta: { total: number };

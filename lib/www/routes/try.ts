@@ -13,7 +13,7 @@
 import type { Router, RouterContext } from '@koa/router';
 import type { Context } from 'koa';
 import { TryJobError, type TryJob, type TryScheduler } from '../../schedulers/try.js';
-import { passwordMatches } from '../auth.js';
+import { identityOf, passwordMatches, type AuthService } from '../auth.js';
 import type { WwwContext } from '../context.js';
 import { sendData } from './data.js';
 
@@ -102,6 +102,10 @@ export function parseTryJob(job: Record<string, unknown>): TryJob {
  * wrong: www.users, or the userpass/token of one of `schedulers`.
  */
 async function authenticate(ctx: Context, w: WwwContext, schedulers: readonly TryScheduler[]): Promise<string | undefined> {
+  // A www.auth user or API token the auth middleware already recognised, with a role allowed 'try'.
+  const who = identityOf(ctx);
+  const auth = ctx.state.auth as AuthService | undefined;
+  if ((who.via === 'token' || who.via === 'basic' || who.via === 'session') && auth?.authz.check(who, 'try').allowed) return who.username ?? '';
   const header = ctx.get('authorization') ?? '';
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (bearer) {

@@ -169,6 +169,7 @@ export function buildPage(main: HTMLElement, params: Record<string, string>): ()
         }
         lv.update(l);
       }
+      if (s.complete && v.logs.size === 0) replace(v.logsEl, h('span', { class: 'muted' }, 'no logs'));
     }
     // Lines are read only for open steps (the running and failed ones, and those the reader opens).
     if (v.el.open) for (const lv of v.logs.values()) if (!lv.done) await lv.refresh();
