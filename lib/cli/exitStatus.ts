@@ -4,7 +4,7 @@
  * printing what it has to say); main() returns its code without printing anything more.
  *
  *   0  clean: every running build finished (or none ran)
- *   3  not running (stop, reconfig)
+ *   3  not running (reconfig; `stop` of a stopped master exits 0, as Buildbot's and LSB's do)
  *   4  stopped after the shutdown bound: builds still running ended RETRY and will run again
  *   5  stopped at once (a second signal, or stop --timeout ran out): running builds ended RETRY
  *   6  the master process went away without a clean shutdown (killed); its next start cleans up

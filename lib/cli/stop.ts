@@ -5,7 +5,7 @@ import { BuildmasterError, UsageError } from '../errors/index.js';
 import { masterPaths } from '../master/paths.js';
 import { runningPid } from '../master/pidFile.js';
 import { readStatus } from '../master/statusFile.js';
-import { EXIT_NOT_RUNNING, EXIT_STOPPED_UNCLEAN, ExitStatus, stopExitCode } from './exitStatus.js';
+import { EXIT_STOPPED_UNCLEAN, ExitStatus, stopExitCode } from './exitStatus.js';
 import type { Output } from './output.js';
 
 export interface StopOptions {
@@ -49,7 +49,7 @@ async function waitGone(pid: number, deadline: number): Promise<boolean> {
  * `stop`: SIGTERM to the master in the pid file (SIGUSR1 with --clean: running builds finish however
  * long they take, and we wait as long), then wait for the process to go away and say how it ended,
  * from what it wrote in DIR/buildmaster.status.json. --timeout N: after N seconds send SIGTERM again
- * (stop at once; claims are still released). Exit status (exitStatus.ts): 0 clean, 3 not running,
+ * (stop at once; claims are still released). Exit status (exitStatus.ts): 0 clean (or not running, as Buildbot),
  * 4 builds outlasted the bound and ended RETRY, 5 stopped at once, 6 it died without a clean
  * shutdown, 1 still running after the wait.
  */
@@ -60,16 +60,18 @@ export async function stopMaster(dir: string, opts: StopOptions, out: Output): P
   const pid = runningPid(paths.pidFile);
   if (pid === undefined) {
     if (existsSync(paths.pidFile)) unlinkSync(paths.pidFile); // stale
+    // Buildbot's stop and LSB both count stopping a stopped master as success.
     out.info('buildmaster not running', opts.quiet);
-    throw new ExitStatus(EXIT_NOT_RUNNING);
+    return;
   }
   const signal: NodeJS.Signals = opts.clean ? 'SIGUSR1' : 'SIGTERM';
   try {
     process.kill(pid, signal);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    // Buildbot's stop and LSB both count stopping a stopped master as success.
     out.info('buildmaster not running', opts.quiet);
-    throw new ExitStatus(EXIT_NOT_RUNNING);
+    return;
   }
   if (opts.wait === false) {
     out.info(`sent ${signal} to process ${pid}`, opts.quiet);
@@ -127,6 +129,6 @@ export function registerStop(program: Command, out: Output): void {
     .option('-c, --clean', 'let running builds finish, however long they take (SIGUSR1), and wait for that')
     .option('--timeout <seconds>', 'after this long, stop at once (a second SIGTERM): running builds end RETRY')
     .option('-q, --quiet', 'print nothing on success')
-    .addHelpText('after', '\nExit status: 0 stopped cleanly, 3 not running, 4 builds outlasted the bound and ended RETRY,\n5 stopped at once (builds ended RETRY), 6 the process died without a clean shutdown, 1 did not stop in time.')
+    .addHelpText('after', '\nExit status: 0 stopped cleanly or not running, 4 builds outlasted the bound and ended RETRY,\n5 stopped at once (builds ended RETRY), 6 the process died without a clean shutdown, 1 did not stop in time.')
     .action(async (dir: string, opts: StopOptions) => stopMaster(dir, opts, out));
 }

@@ -133,7 +133,7 @@ forEachDialect('graceful shutdown (real master process)', (h) => {
     for (const brid of brids) expect((await getBuildsForRequest(db, brid)).map((b) => b.results)).to.deep.equal([RETRY, SUCCESS]);
   });
 
-  it('`stop --timeout 1` stops at once (exit 5); a second `stop` finds it not running (exit 3)', async function () {
+  it('`stop --timeout 1` stops at once (exit 5); a second `stop` finds it not running (exit 0, as Buildbot)', async function () {
     this.timeout(240_000);
     const { dir, port } = await masterDir('sleep 60');
     const p = await start(dir);
@@ -149,7 +149,7 @@ forEachDialect('graceful shutdown (real master process)', (h) => {
     expect(status.stop.outcome).to.equal('forced');
     expect(status.stop.retried).to.have.length(3);
     const again = await runCliProcess(['stop', dir]);
-    expect(again.code).to.equal(3);
+    expect(again.code).to.equal(0);
     expect(again.stdout).to.contain('buildmaster not running');
   });
 });

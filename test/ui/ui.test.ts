@@ -10,6 +10,8 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
+import { checkSeries } from '../../lib/history/alerts.js';
+import { REGRESSION_DEFAULTS } from '../../lib/history/regression.js';
 import { until } from '../master/masterDir.js';
 import { launch, requireChromium, screenshot } from './browser.js';
 import { ERROR_LINE, KNOWN_ISSUE, PUSH_BUILDERS, startUiMaster, USER, WORKERS, type UiMaster } from './uiMaster.js';
@@ -222,13 +224,23 @@ describe('web UI (headless Chromium)', function () {
     expect(numbers).to.deep.equal(numbers.map((_n, i) => i + 1));
   });
 
-  it('the trends page draws non-empty charts', async () => {
+  it('the trends page draws non-empty charts, with regression alerts marked', async () => {
+    // A regression on compile at its last build: a series 12 builds at 1 s, then 12 at 10 s.
+    const last = (await api<{ builds: ApiBuild[] }>(`builders/${m!.builderId('compile')}/builds?order=-number&limit=1`)).builds[0]!;
+    const series = [...Array.from({ length: 12 }, (_x, i) => ({ buildid: 100_000 + i, duration: 1 })), { buildid: last.buildid, duration: 10 }, ...Array.from({ length: 11 }, (_x, i) => ({ buildid: 200_000 + i, duration: 10 }))];
+    const alert = await checkSeries(m!.master.db, { builderid: m!.builderId('compile'), stepName: null }, series, REGRESSION_DEFAULTS);
+    expect(alert?.buildid).to.equal(last.buildid);
+
     await page.goto(`${m!.url}/trends`);
     await page.waitForSelector('.chart[data-drawn="true"] canvas');
     const charts = await page.$$eval('.chart', (cs) => cs.map((c) => ({ title: c.getAttribute('data-title'), points: Number(c.getAttribute('data-points')), drawn: c.getAttribute('data-drawn') })));
     const durations = charts.find((c) => c.title === 'Build durations (per build)');
     expect(durations?.points).to.be.greaterThan(0);
     expect(durations?.drawn).to.equal('true');
+    expect(await page.getAttribute('.chart[data-title="Build durations (per build)"]', 'data-markers')).to.equal('1');
+    const alerts = await page.$$eval('table.alerts tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(alerts).to.have.length(1);
+    expect(alerts[0]!.slice(1, 4)).to.deep.equal(['compile', '(whole build)', '1.0 s → 10 s (+900%)']);
     const rates = charts.find((c) => c.title === 'Failure rate (per day)');
     expect(rates?.points).to.be.greaterThan(0);
     const unitRate = await page.$$eval('table.rates-builder tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));

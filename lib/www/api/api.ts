@@ -50,7 +50,12 @@ export class Api {
         type: endpoint.type.name,
         type_spec: {
           type: endpoint.type.name,
-          fields: Object.entries(endpoint.type.fields).map(([name, f]) => ({ name, type: typeName(f.kind), type_spec: fieldSpec(f) })),
+          // Buildbot names a nullable field's type "<type> or None" (NoneOk.name).
+          fields: Object.entries(endpoint.type.fields).map(([name, f]) => ({
+            name,
+            type: f.nullable ? `${typeName(f.kind)} or None` : typeName(f.kind),
+            type_spec: fieldSpec(f),
+          })),
         },
       }));
   }
