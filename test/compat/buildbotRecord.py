@@ -247,7 +247,8 @@ def paths_to_ask(c):
     bad = next(b for b in builds if b['builderid'] == by_builder['failing'])
     ids = {'builders': by_builder, 'ok_build': ok['buildid'], 'failed_build': bad['buildid']}
     p = [
-        '', 'application.spec', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
+        # Buildbot 3.7 serves its root links at /api/v2// only: '' (/api/v2/) is a 404 there.
+        '', '/', 'application.spec', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
         'builders?order=-builderid&field=name&field=builderid', 'builders?name=failing',
         'builds', 'builds?order=-buildid&limit=2', 'builds?results=2', 'builds?results__ne=0&field=buildid&field=results',
         'builds?field=buildid&field=number&field=complete_at&field=state_string', 'builds?complete=true&offset=1&limit=1',
@@ -255,6 +256,7 @@ def paths_to_ask(c):
         'builds/%d' % bad['buildid'], 'builders/%d/builds' % by_builder['runtests'],
         'builders/%d/builds/%d' % (by_builder['runtests'], ok['number']), 'builders/runtests/builds?order=-number',
         'builds/%d/properties' % ok['buildid'], 'builds/%d/changes' % ok['buildid'],
+        'builds/%d/property_list' % ok['buildid'], 'builds/%d/property_list?name=tests_passed' % ok['buildid'],
         'changes', 'changes?order=-changeid&limit=1', 'changes?order=changeid&limit=1', 'changes?branch=feature',
         'changes?order=-changeid', 'changes?field=changeid&field=author&field=files',
         'buildrequests', 'buildrequests?complete=true&field=buildrequestid&field=results&field=complete',
@@ -269,9 +271,10 @@ def paths_to_ask(c):
         p.append('buildrequests/%d' % b['buildrequestid'])
         p.append('buildrequests/%d/builds' % b['buildrequestid'])
     for bs in c.get('buildsets')['buildsets']:
-        p += ['buildsets/%d' % bs['bsid'], 'buildsets/%d/properties' % bs['bsid']]
+        p += ['buildsets/%d' % bs['bsid'], 'buildsets/%d/properties' % bs['bsid'],
+              'buildsets/%d/properties_list' % bs['bsid']]
     for ch in c.get('changes')['changes']:
-        p += ['changes/%d' % ch['changeid']]
+        p += ['changes/%d' % ch['changeid'], 'changes/%d/properties_list' % ch['changeid']]
     p += ['workers/%d' % w['workerid'] for w in c.get('workers')['workers']]
     ok_steps = c.get('builds/%d/steps' % ok['buildid'])['steps']
     p += ['builds/%d/steps/compile' % ok['buildid'], 'builds/%d/steps/1' % ok['buildid'],
