@@ -404,6 +404,7 @@ export interface ResolvedConfig {
     maxErrorLines: number;
     knownIssues: { title: string; url?: string; pattern?: RegExp; signature?: string; builders?: string[] }[];
     regression: { backWindow: number; forwardWindow: number; tThreshold: number; minChangePercent: number };
+    intermittent: { window: number; minRuns: number; maxFailRate: number; minRecoveries: number };
   };
   /** Seconds. */
   multiMaster: { heartbeatInterval: number; deadMasterTimeout: number };

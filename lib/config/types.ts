@@ -150,6 +150,8 @@ export interface HistoryOptions {
   knownIssues?: KnownIssueRule[];
   /** Perfherder-style duration regression detection (defaults 12, 12, 7, 2). */
   regression?: { backWindow?: number; forwardWindow?: number; tThreshold?: number; minChangePercent?: number };
+  /** When a test is marked intermittent (defaults: last 20 runs, at least 5, fail rate below 0.9, 2 recoveries). */
+  intermittent?: { window?: number; minRuns?: number; maxFailRate?: number; minRecoveries?: number };
 }
 
 export interface SecretsOptions {

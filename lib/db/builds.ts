@@ -45,28 +45,68 @@ export async function addBuild(db: Database, args: AddBuildArgs, t?: Transaction
   }
 }
 
+/** While the build is unfinished: a late write never relabels an ended build (one housekeeping ended RETRY). */
 export async function setBuildStateString(db: Database, buildid: number, text: string, t?: Transaction): Promise<void> {
-  await update(db, 'UPDATE builds SET state_string = ? WHERE id = ?', [text, buildid], t);
+  await update(db, 'UPDATE builds SET state_string = ? WHERE id = ? AND complete_at IS NULL', [text, buildid], t);
 }
 
-/** Sets the build's results and complete_at (epoch seconds). */
-export async function finishBuild(db: Database, buildid: number, results: number, now = epochSeconds(), t?: Transaction): Promise<void> {
-  await update(db, 'UPDATE builds SET results = ?, complete_at = ? WHERE id = ?', [results, now, buildid], t);
+/**
+ * Sets the build's results and complete_at (epoch seconds), unless it has already ended; true when
+ * this call ended it.
+ */
+export async function finishBuild(db: Database, buildid: number, results: number, now = epochSeconds(), t?: Transaction): Promise<boolean> {
+  return (await update(db, 'UPDATE builds SET results = ?, complete_at = ? WHERE id = ? AND complete_at IS NULL', [results, now, buildid], t)) === 1;
 }
 
-/** finishBuild and setBuildStateString in one statement: the build's final row. */
-export async function completeBuild(
-  db: Database,
-  buildid: number,
-  done: { results: number; completeAt: number; stateString: string },
-  t?: Transaction,
-): Promise<void> {
-  await update(
+export interface BuildEnd {
+  results: number;
+  completeAt: number;
+  stateString: string;
+}
+
+/**
+ * finishBuild and setBuildStateString in one statement: the build's final row. True when the
+ * stored end is this one; false when the build had already ended otherwise — typically RETRY by
+ * the housekeeping of a master that declared this one dead, which then released its requests:
+ * the caller lost the build and must not complete them.
+ *
+ * Race: the first end written wins (`complete_at IS NULL` is checked by the writing statement:
+ * a row lock on MySQL, the write lock on sqlite); a later one matches nothing. A write that is
+ * retried after a lost connection may find its own first attempt stored: the stored row is then
+ * compared with `done`, so a retry of the winner is not taken for a loss.
+ */
+export async function completeBuild(db: Database, buildid: number, done: BuildEnd, t?: Transaction): Promise<boolean> {
+  const matched = await update(
     db,
-    'UPDATE builds SET state_string = ?, results = ?, complete_at = ? WHERE id = ?',
+    'UPDATE builds SET state_string = ?, results = ?, complete_at = ? WHERE id = ? AND complete_at IS NULL',
     [done.stateString, done.results, done.completeAt, buildid],
     t,
   );
+  if (matched === 1) return true;
+  const row = await getBuild(db, buildid, t);
+  return row !== undefined && isEnd(row, done);
+}
+
+/**
+ * Rewrites this master's own stored end `from` (results and complete_at as completeBuild wrote
+ * them) as `to`, when it is still that end; true when it did. For a build that won its end but
+ * then found its requests' claims gone: its requests run again elsewhere, so it must not stand as
+ * their successful build.
+ */
+export async function reviseBuildEnd(db: Database, buildid: number, from: BuildEnd, to: { results: number; stateString: string }, t?: Transaction): Promise<boolean> {
+  const matched = await update(
+    db,
+    'UPDATE builds SET state_string = ?, results = ? WHERE id = ? AND complete_at = ? AND results = ?',
+    [to.stateString, to.results, buildid, from.completeAt, from.results],
+    t,
+  );
+  if (matched === 1) return true;
+  const row = await getBuild(db, buildid, t);
+  return row !== undefined && isEnd(row, { ...to, completeAt: from.completeAt });
+}
+
+function isEnd(row: BuildRow, end: BuildEnd): boolean {
+  return row.complete_at !== null && Number(row.complete_at) === end.completeAt && Number(row.results) === end.results && row.state_string === end.stateString;
 }
 
 /** A build's properties as stored: name → the JSON of the value, and the source. */

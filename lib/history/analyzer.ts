@@ -44,8 +44,9 @@ export interface HistoryAnalyzerOptions {
   logger: Logger;
   /** Steps waiting beyond this many are dropped (default 1000). */
   maxQueue?: number;
-  policy?: IntermittentPolicy;
-  /** Error lines kept per log (default 100). */
+  /** When a test is intermittent; unset fields keep DEFAULT_INTERMITTENT_POLICY's (config.history.intermittent). */
+  policy?: Partial<IntermittentPolicy>;
+  /** Error lines kept per log (default 100; config.history.maxErrorLines). */
   maxErrorLines?: number;
   /** A parser per log (default: parser/index.ts's LogParser). */
   newParser?: (opts: { maxErrorLines: number }) => StreamingParser;
@@ -91,9 +92,13 @@ export class HistoryAnalyzer {
   private dropped = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly logger: Logger;
+  private maxErrorLines: number;
+  private policy: IntermittentPolicy;
 
   constructor(private readonly opts: HistoryAnalyzerOptions) {
     this.logger = opts.logger.child({ component: 'history' });
+    this.maxErrorLines = opts.maxErrorLines ?? 100;
+    this.policy = { ...DEFAULT_INTERMITTENT_POLICY, ...definedOnly(opts.policy ?? {}) };
   }
 
   /** Starts listening for finished steps. */
@@ -101,6 +106,12 @@ export class HistoryAnalyzer {
     const analyzer = new HistoryAnalyzer(opts);
     analyzer.unsubscribe = opts.bus.subscribe(['steps', '*', 'finished'], (key) => analyzer.enqueue(Number(key[1])));
     return analyzer;
+  }
+
+  /** New settings (a reconfig): they apply from the next step analysed. */
+  reconfig(settings: { maxErrorLines?: number; policy?: Partial<IntermittentPolicy> }): void {
+    if (settings.maxErrorLines !== undefined) this.maxErrorLines = settings.maxErrorLines;
+    if (settings.policy) this.policy = { ...DEFAULT_INTERMITTENT_POLICY, ...definedOnly(settings.policy) };
   }
 
   /** Queues a step for analysis (cheap: the caller is the build publishing its step). */
@@ -172,22 +183,26 @@ export class HistoryAnalyzer {
     const out = { ...base };
 
     if (FAILED_RESULTS.has(Number(step.results))) {
-      // recordStepFailures records a step once, with one log: the first log that has errors.
-      const withErrors = outcomes.find((o) => o.parsed && o.parsed.errors.length > 0);
-      if (withErrors) {
+      // Every log's error lines in one call: recordStepFailures records a step once.
+      const errors: ErrorLine[] = [];
+      for (const o of outcomes) {
+        if (!o.parsed || o.parsed.errors.length === 0) continue;
+        const logid = Number(o.log.id);
         // Longest first: `t_a` must not claim the line of `t_ab`.
-        const failedTests = [...withErrors.parsed!.tests.failed].sort((a, b) => b.length - a.length);
-        const errors: ErrorLine[] = withErrors.parsed!.errors.map((e) => {
+        const failedTests = [...o.parsed.tests.failed].sort((a, b) => b.length - a.length);
+        for (const e of o.parsed.errors) {
           // The failing test a line names (pytest's `FAILED a.py::t - …`), for per-test counts.
           const test = failedTests.find((name) => e.text.includes(name));
-          return test ? { line: e.line, text: e.text, test } : { line: e.line, text: e.text };
-        });
+          errors.push(test ? { line: e.line, text: e.text, test, logid } : { line: e.line, text: e.text, logid });
+        }
+      }
+      if (errors.length > 0) {
         await recordStepFailures(
           db,
           {
             buildid: Number(build.id),
             stepid,
-            logid: Number(withErrors.log.id),
+            logid: errors[0].logid ?? null,
             builderid,
             workerid: build.workerid === null ? null : Number(build.workerid),
             branch: stamp?.branch ?? null,
@@ -223,7 +238,7 @@ export class HistoryAnalyzer {
         out.intermittent = await evaluateIntermittents(
           db,
           { builderid, setids: out.test_result_setids, buildid: Number(build.id) },
-          this.opts.policy ?? DEFAULT_INTERMITTENT_POLICY,
+          this.policy,
         );
       }
     }
@@ -237,7 +252,7 @@ export class HistoryAnalyzer {
 
   /** One log, read chunk by chunk: what it holds, parsed. */
   private async readLog(log: LogRow): Promise<LogOutcome> {
-    const maxErrorLines = this.opts.maxErrorLines ?? 100;
+    const { maxErrorLines } = this;
     const parser = this.opts.newParser?.({ maxErrorLines }) ?? new LogParser({ maxErrorLines });
     let kind: LogKind | undefined;
     const head: { text: string; lineNo: number }[] = [];
@@ -302,4 +317,8 @@ function mergeTests(outcomes: readonly LogOutcome[]): { failed: string[]; passed
   }
   if (failed.size === 0 && passed === null && failedCount === undefined) return undefined;
   return { failed: [...failed], passed, failedCount: Math.max(failedCount ?? 0, failed.size) };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

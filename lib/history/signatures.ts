@@ -16,6 +16,7 @@ export { normalizeErrorLine, signatureHash } from './normalize.js';
 export interface FailureContext {
   buildid: number;
   stepid: number;
+  /** The log of the lines that do not name their own (ErrorLine.logid). */
   logid: number | null;
   builderid: number;
   workerid: number | null;
@@ -32,6 +33,8 @@ export interface ErrorLine {
   text: string;
   /** The failing test the line belongs to, when the parser knows. */
   test?: string;
+  /** The log the line is in, when the step's errors come from several logs (default ctx.logid). */
+  logid?: number | null;
 }
 
 /** The raw line and test name are cut to what the columns hold. */
@@ -46,6 +49,7 @@ function cut(s: string, max: number): string {
 
 interface Prepared {
   line: number;
+  logid: number | null;
   text: string;
   test: string | null;
   normalized: string;
@@ -53,7 +57,8 @@ interface Prepared {
 }
 
 /**
- * Records a step's error lines. Idempotent per stepid: the step's row in failure_steps is
+ * Records a step's error lines, of all its logs in one call (each line names its log, or
+ * ctx.logid stands for it). Idempotent per stepid: the step's row in failure_steps is
  * inserted first, in the same transaction, so a retried or concurrent second call for the same
  * step finds it (on MySQL it waits on that key until the first commits) and records nothing.
  * A step with no errors records nothing.
@@ -62,7 +67,7 @@ export async function recordStepFailures(db: Database, ctx: FailureContext, erro
   if (errors.length === 0) return;
   const lines: Prepared[] = errors.map((e) => {
     const normalized = normalizeErrorLine(e.text);
-    return { line: e.line, text: cut(e.text, MAX_TEXT), test: e.test ? cut(e.test, MAX_KEY) : null, normalized, hash: signatureHash(normalized) };
+    return { line: e.line, logid: e.logid !== undefined ? e.logid : ctx.logid, text: cut(e.text, MAX_TEXT), test: e.test ? cut(e.test, MAX_KEY) : null, normalized, hash: signatureHash(normalized) };
   });
   await db.transaction((t) => recordIn(db, ctx, lines, t), { driverOnly: true });
 }
@@ -125,7 +130,7 @@ async function recordIn(db: Database, ctx: FailureContext, lines: Prepared[], t:
           sigLabel = rule.id;
         }
       }
-      occurrences.push([sigid, ctx.buildid, ctx.stepid, ctx.logid, l.line, l.text, l.test, ctx.builderid, ctx.workerid, ctx.branch, ctx.revision, ctx.at, label, by]);
+      occurrences.push([sigid, ctx.buildid, ctx.stepid, l.logid, l.line, l.text, l.test, ctx.builderid, ctx.workerid, ctx.branch, ctx.revision, ctx.at, label, by]);
       const key = `${sigid}\0${l.test ?? ''}`;
       const c = counts.get(key);
       if (c) c.n++;

@@ -12,7 +12,7 @@
 import type { Database } from '../db/connection.js';
 import { removeBuilderMasters } from '../db/builders.js';
 import { releaseMasterClaims } from '../db/buildrequests.js';
-import { finishBuild, getBuild, getUnfinishedBuilds, setBuildStateString } from '../db/builds.js';
+import { completeBuild, getBuild, getUnfinishedBuilds } from '../db/builds.js';
 import { finishLog, getLogs } from '../db/logs.js';
 import { finishStep, getSteps } from '../db/steps.js';
 import { disconnectAllWorkers } from '../db/workers.js';
@@ -52,8 +52,8 @@ export async function housekeepMaster(
       for (const log of await getLogs(db, step.id)) if (!log.complete) await finishLog(db, log.id);
       await finishStep(db, step.id, RETRY, now());
     }
-    await setBuildStateString(db, build.id, opts.stateString);
-    await finishBuild(db, build.id, RETRY, now());
+    // Guarded: a build whose own master ended it since we listed it keeps that end (and its requests).
+    if (!(await completeBuild(db, build.id, { results: RETRY, completeAt: now(), stateString: opts.stateString }))) continue;
     builds.push(build.id);
     const row = await getBuild(db, build.id);
     if (row) bus.publish(['builds', String(build.id), 'finished'], buildDict(row));

@@ -210,7 +210,7 @@ export class Master {
 
       master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
-      master.history = HistoryAnalyzer.start({ db, bus, logger: rootLogger });
+      master.history = HistoryAnalyzer.start({ db, bus, logger: rootLogger, maxErrorLines: config.history.maxErrorLines, policy: config.history.intermittent });
       master.historyRecorder = await BuildHistoryRecorder.start({ db, bus, logger: rootLogger, config: config.history });
       await master.startSchedulers();
       master.changeSources = ChangeSources.start(
@@ -374,6 +374,7 @@ export class Master {
       await this.applyBuildersAndWorkers(plan, next);
       if (plan.schedulersChanged) await this.schedulers?.reconfig(next.schedulers);
       await this.historyRecorder?.reconfig(next.history);
+      this.history?.reconfig({ maxErrorLines: next.history.maxErrorLines, policy: next.history.intermittent });
       if (plan.changeSourcesChanged) {
         await this.changeSources?.stop();
         this.changeSources = ChangeSources.start(

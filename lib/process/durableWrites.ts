@@ -45,7 +45,6 @@ export class DurableWrites {
 
   /** Runs `write` until it lands (see the file comment); `what` names it in the log. */
   async run<T>(what: string, write: () => Promise<T>, opts: DurableOptions<T> = {}): Promise<T> {
-    if (process.env.BM_NO_DURABLE) return write();
     const avail = dbAvailability(this.db);
     let uncertain = false;
     for (let attempt = 0; ; attempt++) {

@@ -127,22 +127,23 @@ describe("compatibility with Buildbot 3.7's REST API", function () {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
+  /** `plain:PATH` asks as a browser would, without `Accept: application/json`. */
   async function ask(p: string): Promise<{ status: number; type: string; disposition: string | null; text: string }> {
-    const res = await fetch(`${base}/${p}`, { headers: { accept: 'application/json' } });
+    const plain = p.startsWith('plain:');
+    const res = await fetch(`${base}/${plain ? p.slice(6) : p}`, { headers: { accept: plain ? '*/*' : 'application/json' } });
     return { status: res.status, type: res.headers.get('content-type') ?? '', disposition: res.headers.get('content-disposition'), text: await res.text() };
   }
 
   /** Every difference of one request, as lines, deliberate ones included. */
   async function differences(a: Answer): Promise<{ at: string; line: string }[]> {
-    // Buildbot 3.7 answers its root links at /api/v2// only; ours are at /api/v2/ (and /api/v2).
-    const ours = await ask(a.path === '/' ? '' : a.path);
+    const ours = await ask(a.path);
     dumped.push({ path: a.path, status: ours.status, type: ours.type, disposition: ours.disposition, body: ours.text });
     const out: { at: string; line: string }[] = [];
     const push = (at: string, buildbot: unknown, o: unknown) => out.push({ at, line: formatDifference(a.path, { at, buildbot, ours: o }) });
     if (ours.status !== a.status) push('status', a.status, ours.status);
     if (typeof a.body === 'string') {
-      // Raw logs and errors: the text itself, and for raw logs the headers that make them a download.
-      if (a.status === 200) {
+      // Raw logs, plain answers and errors: the text itself, and the headers (a raw log is a download).
+      if (a.status === 200 || a.path.startsWith('plain:')) {
         if (ours.text !== a.body) push('text', a.body, ours.text);
         if (ours.type !== a.type) push('content-type', a.type, ours.type);
         if (ours.disposition !== a.disposition) push('content-disposition', a.disposition, ours.disposition);

@@ -247,8 +247,7 @@ def paths_to_ask(c):
     bad = next(b for b in builds if b['builderid'] == by_builder['failing'])
     ids = {'builders': by_builder, 'ok_build': ok['buildid'], 'failed_build': bad['buildid']}
     p = [
-        # Buildbot 3.7 serves its root links at /api/v2// only: '' (/api/v2/) is a 404 there.
-        '', '/', 'application.spec', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
+        '', 'application.spec', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
         'builders?order=-builderid&field=name&field=builderid', 'builders?name=failing',
         'builds', 'builds?order=-buildid&limit=2', 'builds?results=2', 'builds?results__ne=0&field=buildid&field=results',
         'builds?field=buildid&field=number&field=complete_at&field=state_string', 'builds?complete=true&offset=1&limit=1',
@@ -264,6 +263,24 @@ def paths_to_ask(c):
         'buildsets', 'buildsets?order=-bsid&limit=2', 'sourcestamps',
         'workers', 'workers/w1', 'workers?field=name&field=connected_to',
         'masters', 'masters/1',
+        # more of the query syntax
+        'builds?buildid__gt=1', 'builds?results__in=0&results__in=2', 'builds?results=0&results=1',
+        'builds?state_string__contains=fail', 'builds?order=-complete_at&order=buildid', 'builds?limit=0',
+        'builds?offset=2', 'builds/%d?field=buildid&field=results' % ok['buildid'], 'builds?property=owner',
+        'builds?property=*&field=buildid&field=properties&limit=1', 'builds?workerid=1&complete=yes',
+        'builds?field=nosuch', 'builds?results__nosuch=1', 'builds?order=nosuch', 'builds?limit=-1',
+        'buildrequests?property=*', 'buildrequests/1?property=scheduler', 'buildrequests?claimed=true&order=-priority',
+        'buildrequests?buildsetid=2', 'buildsets?complete=true&field=bsid&field=reason', 'buildsets?reason__contains=fail',
+        'changes?author__contains=Alice', 'changes?order=when_timestamp&field=changeid&field=when_timestamp',
+        'builders?tags__contains=ci', 'builders?order=name', 'builders/%d/workers' % by_builder['runtests'],
+        'builders/%d/masters' % by_builder['runtests'], 'masters/1/builders', 'masters/1/workers',
+        'workers?paused=false', 'workers?name=w1&field=workerid', 'sourcestamps/1', 'sourcestamps/1/changes',
+        'sourcestamps?branch=main', 'schedulers', 'schedulers?order=-name', 'changesources', 'masters/1/schedulers',
+        'builds/%d/data' % ok['buildid'], 'builds/%d/test_result_sets' % ok['buildid'],
+        'builders/%d/builds/%d/changes' % (by_builder['runtests'], ok['number']),
+        'builds/%d/steps?results__ne=0' % ok['buildid'], 'builds/%d/steps?order=-number&limit=2' % ok['buildid'],
+        # without Accept: application/json Buildbot answers indented text/plain
+        'plain:builds/%d' % ok['buildid'], 'plain:builders?order=builderid', 'plain:changes', 'plain:builds/987654',
         'builds/987654', 'builds?nosuch=1', 'builds?limit=x', 'nosuch',
     ]
     for b in builds:
@@ -291,6 +308,9 @@ def paths_to_ask(c):
     p += ['logs/%d/contents?offset=1&limit=2' % first_log['logid'],
           'builds/%d/steps/%d/logs/%s/contents' % (ok['buildid'], first['number'], first_log['slug']),
           'builders/%d/builds/%d/steps/compile/logs/stdio/raw' % (by_builder['runtests'], ok['number']),
+          'builders/%d/builds/%d/steps/compile/logs/stdio/contents?offset=3&limit=2' % (by_builder['runtests'], ok['number']),
+          'steps/%d/logs/stdio/raw' % first['stepid'], 'logs/%d/contents?offset=2' % first_log['logid'],
+          'logs/%d/contents?limit=1' % first_log['logid'], 'steps/%d/logs?order=-logid' % first['stepid'],
           'builders/runtests/builds/%d/steps/compile/logs/stdio' % ok['number'],
           'builders/runtests/builds/%d/steps/compile/logs/stdio/raw' % ok['number']]
     return ids, p
@@ -299,9 +319,11 @@ def paths_to_ask(c):
 def record(c, paths):
     out = []
     for path in paths:
-        st, headers, data = c.request('GET', '/api/v2/' + path)
+        plain = path.startswith('plain:')
+        st, headers, data = c.request('GET', '/api/v2/' + path[6:] if plain else '/api/v2/' + path,
+                                      headers={'Accept': '*/*'} if plain else None)
         ctype = headers.get('content-type', '')
-        body = json.loads(data) if ctype.startswith('application/json') else data.decode('utf-8')
+        body = json.loads(data) if ctype.startswith('application/json') and not plain else data.decode('utf-8')
         out.append({'path': path, 'status': st, 'type': ctype,
                     'disposition': headers.get('content-disposition'), 'body': body})
     return out

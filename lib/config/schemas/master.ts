@@ -361,6 +361,12 @@ export const masterTop = obj({
       tThreshold: z.number().positive().optional(),
       minChangePercent: z.number().min(0).optional(),
     }).optional(),
+    intermittent: obj({
+      window: positiveInt().optional(),
+      minRuns: positiveInt().optional(),
+      maxFailRate: z.number().gt(0).max(1).optional(),
+      minRecoveries: count().optional(),
+    }).optional(),
   }).optional(),
   multiMaster: obj({ heartbeatInterval: duration().optional(), deadMasterTimeout: duration().optional() })
     .superRefine((m, ctx) => {
@@ -382,13 +388,19 @@ export const SHUTDOWN_BUILD_BOUND_S = 30;
 export type MasterTop = z.output<typeof masterTop>;
 
 /** history: error lines kept per log; Perfherder's regression defaults (back/forward windows in builds). */
-export const HISTORY_DEFAULTS = { maxErrorLines: 100, regression: { backWindow: 12, forwardWindow: 12, tThreshold: 7, minChangePercent: 2 } } as const;
+export const HISTORY_DEFAULTS = {
+  maxErrorLines: 100,
+  regression: { backWindow: 12, forwardWindow: 12, tThreshold: 7, minChangePercent: 2 },
+  // lib/history/intermittents.ts DEFAULT_INTERMITTENT_POLICY (minFailRate stays 0).
+  intermittent: { window: 20, minRuns: 5, maxFailRate: 0.9, minRecoveries: 2 },
+} as const;
 
 function resolveHistory(h: MasterTop['history']) {
   return {
     maxErrorLines: h?.maxErrorLines ?? HISTORY_DEFAULTS.maxErrorLines,
     knownIssues: (h?.knownIssues ?? []).map(({ pattern, ...r }) => ({ ...r, ...(pattern !== undefined ? { pattern: typeof pattern === 'string' ? new RegExp(pattern) : pattern } : {}) })),
     regression: { ...HISTORY_DEFAULTS.regression, ...definedOnly(h?.regression ?? {}) },
+    intermittent: { ...HISTORY_DEFAULTS.intermittent, ...definedOnly(h?.intermittent ?? {}) },
   };
 }
 
