@@ -104,6 +104,7 @@ export const STEP_KIND_DEFAULTS = {
   FileUpload: { name: 'upload', haltOnFailure: true },
   FileDownload: { name: 'download', haltOnFailure: true },
   DirectoryUpload: { name: 'upload', haltOnFailure: true },
+  TestResults: { name: 'testresults' },
   Trigger: { name: 'trigger' },
 } as const;
 

@@ -157,6 +157,14 @@ export type ResolvedDirectoryUpload = { kind: 'DirectoryUpload' } & ResolvedStep
   urlText?: Renderable<string>;
 };
 
+export type ResolvedTestResults = { kind: 'TestResults' } & ResolvedStepCommon & {
+  /** Globs, relative to the workdir. */
+  junit: Renderable<string>[];
+  tap: Renderable<string>[];
+  allowEmptyResults: boolean;
+  maxsize?: number;
+};
+
 export type ResolvedTrigger = { kind: 'Trigger' } & ResolvedStepCommon & {
   schedulerNames: Renderable<string>[];
   unimportantSchedulerNames: string[];
@@ -178,6 +186,7 @@ export type ResolvedStep =
   | ResolvedFileUpload
   | ResolvedFileDownload
   | ResolvedDirectoryUpload
+  | ResolvedTestResults
   | ResolvedTrigger;
 
 export interface ResolvedBuilder {

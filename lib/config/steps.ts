@@ -139,6 +139,20 @@ export interface DirectoryUploadOptions extends BuildStepOptions {
   urlText?: Renderable<string>;
 }
 
+/**
+ * TestResults (Jenkins' `junit`): test reports found on the worker by glob, relative to the
+ * workdir (`target/surefire-reports/*.xml`, `**` + `/TEST-*.xml`), read as JUnit XML or TAP and
+ * recorded as the step's test results (docs/history.md). At least one of `junit` and `tap`.
+ */
+export interface TestResultsOptions extends BuildStepOptions {
+  junit?: Renderable<string> | Renderable<string>[];
+  tap?: Renderable<string> | Renderable<string>[];
+  /** No matching file, or no test in them, is not a failure (Jenkins' allowEmptyResults). */
+  allowEmptyResults?: boolean;
+  /** Refuse a report file larger than this many bytes (default 64 MiB). */
+  maxsize?: number;
+}
+
 export interface SourceStampSpec {
   codebase?: string;
   branch?: string | null;
@@ -225,6 +239,14 @@ export class DirectoryUpload {
   }
 }
 
+export class TestResults {
+  readonly kind = 'TestResults' as const;
+  readonly options: Readonly<TestResultsOptions>;
+  constructor(options: TestResultsOptions) {
+    this.options = { ...options };
+  }
+}
+
 export class Trigger {
   readonly kind = 'Trigger' as const;
   readonly options: Readonly<TriggerOptions>;
@@ -242,6 +264,7 @@ export type Step =
   | FileUpload
   | FileDownload
   | DirectoryUpload
+  | TestResults
   | Trigger;
 
 export type StepKind = Step['kind'];

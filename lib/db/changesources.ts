@@ -34,13 +34,29 @@ export type ChangesourceClaim = 'claimed' | 'held' | 'conflict';
  * master; several live masters may all delete (one hits), and the insert after it admits one.
  * The holder checks its claim again inside every transaction that stores changes (see
  * holdsChangesource), so a master whose claim was taken over stores nothing more.
+ *
+ * Fenced like claimRequests' onlyWhileActive: the insert adds the row only while the claimer's
+ * masters row says active, and an inactive claimer never hears 'held' (nor 'claimed'), so a master
+ * declared dead cannot keep or take a change source.
  */
 export async function claimChangesource(db: Database, changesourceid: number, masterid: number, deadBefore: number): Promise<ChangesourceClaim> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const { affectedRows } = await insertIgnoringDuplicates(db, 'changesource_masters (changesourceid, masterid) VALUES (?, ?)', [changesourceid, masterid]);
+    const { affectedRows } = await insertIgnoringDuplicates(
+      db,
+      'changesource_masters (changesourceid, masterid) SELECT ?, id FROM masters WHERE id = ? AND active = 1',
+      [changesourceid, masterid],
+    );
     if (affectedRows === 1) return 'claimed';
-    const holder = await selectOne<{ masterid: number }>(db, 'SELECT masterid FROM changesource_masters WHERE changesourceid = ?', [changesourceid]);
-    if (!holder) continue; // released meanwhile: try again
+    const holder = await selectOne<{ masterid: number; meActive: number | null }>(
+      db,
+      'SELECT cm.masterid, me.active AS meActive FROM changesource_masters cm LEFT JOIN masters me ON me.id = ? WHERE cm.changesourceid = ?',
+      [masterid, changesourceid],
+    );
+    if (!holder) {
+      if (!(await isActive(db, masterid))) return 'conflict'; // declared dead: claims nothing
+      continue; // released meanwhile: try again
+    }
+    if (Number(holder.meActive) !== 1) return 'conflict';
     if (Number(holder.masterid) === masterid) return 'held';
     if (attempt > 0) break;
     const gone = await remove(
@@ -52,6 +68,11 @@ export async function claimChangesource(db: Database, changesourceid: number, ma
     if (gone === 0) return 'conflict';
   }
   return 'conflict';
+}
+
+async function isActive(db: Database, masterid: number): Promise<boolean> {
+  const row = await selectOne<{ active: number }>(db, 'SELECT active FROM masters WHERE id = ?', [masterid]);
+  return Number(row?.active) === 1;
 }
 
 /**

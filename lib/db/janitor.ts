@@ -261,14 +261,12 @@ async function buildStatements(ctx: Ctx, buildids: number[]): Promise<Stmt[]> {
  */
 async function requestStatements(ctx: Ctx, brids: readonly number[]): Promise<Stmt[]> {
   const bsids = await lookup(ctx.db, 'SELECT DISTINCT buildsetid AS id FROM buildrequests WHERE id IN (?)', brids);
-  const unused = 'SELECT id FROM buildrequests WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildrequestid FROM builds WHERE buildrequestid IN (?))';
+  // NOT EXISTS, correlated, rather than NOT IN (…): it stops at the first reference, where a NOT IN
+  // list could hold every row that refers to a much-shared parent (one stamp in a million buildsets).
+  const cond = 'complete = 1 AND NOT EXISTS (SELECT 1 FROM builds WHERE builds.buildrequestid = buildrequests.id)';
   return [
-    { table: 'buildrequest_claims', sql: `DELETE FROM buildrequest_claims WHERE brid IN (${unused})`, params: [brids, brids] },
-    {
-      table: 'buildrequests',
-      sql: 'DELETE FROM buildrequests WHERE id IN (?) AND complete = 1 AND id NOT IN (SELECT buildrequestid FROM builds WHERE buildrequestid IN (?))',
-      params: [brids, brids],
-    },
+    { table: 'buildrequest_claims', sql: `DELETE FROM buildrequest_claims WHERE brid IN (SELECT id FROM buildrequests WHERE id IN (?) AND ${cond})`, params: [brids] },
+    { table: 'buildrequests', sql: `DELETE FROM buildrequests WHERE id IN (?) AND ${cond}`, params: [brids] },
     ...(await buildsetStatements(ctx, bsids)),
   ];
 }
@@ -276,12 +274,12 @@ async function requestStatements(ctx: Ctx, brids: readonly number[]): Promise<St
 /** The complete buildsets among `bsids` without requests, their properties and stamp links; then the stamps. */
 async function buildsetStatements(ctx: Ctx, bsids: readonly number[]): Promise<Stmt[]> {
   const ssids = await lookup(ctx.db, 'SELECT DISTINCT sourcestampid AS id FROM buildset_sourcestamps WHERE buildsetid IN (?)', bsids);
-  const cond = 'complete = 1 AND id NOT IN (SELECT buildsetid FROM buildrequests WHERE buildsetid IN (?))';
+  const cond = 'complete = 1 AND NOT EXISTS (SELECT 1 FROM buildrequests WHERE buildrequests.buildsetid = buildsets.id)';
   const unused = `SELECT id FROM buildsets WHERE id IN (?) AND ${cond}`;
   return [
-    { table: 'buildset_properties', sql: `DELETE FROM buildset_properties WHERE buildsetid IN (${unused})`, params: [bsids, bsids] },
-    { table: 'buildset_sourcestamps', sql: `DELETE FROM buildset_sourcestamps WHERE buildsetid IN (${unused})`, params: [bsids, bsids] },
-    { table: 'buildsets', sql: `DELETE FROM buildsets WHERE id IN (?) AND ${cond}`, params: [bsids, bsids] },
+    { table: 'buildset_properties', sql: `DELETE FROM buildset_properties WHERE buildsetid IN (${unused})`, params: [bsids] },
+    { table: 'buildset_sourcestamps', sql: `DELETE FROM buildset_sourcestamps WHERE buildsetid IN (${unused})`, params: [bsids] },
+    { table: 'buildsets', sql: `DELETE FROM buildsets WHERE id IN (?) AND ${cond}`, params: [bsids] },
     ...(await stampStatements(ctx, ssids)),
   ];
 }
@@ -293,11 +291,11 @@ async function stampStatements(ctx: Ctx, ssids: readonly number[]): Promise<Stmt
     {
       table: 'sourcestamps',
       sql: `DELETE FROM sourcestamps WHERE id IN (?) AND created_at < ?
-              AND id NOT IN (SELECT sourcestampid FROM buildset_sourcestamps WHERE sourcestampid IN (?))
-              AND id NOT IN (SELECT sourcestampid FROM changes WHERE sourcestampid IN (?))`,
-      params: [ssids, ctx.graceCutoff, ssids, ssids],
+              AND NOT EXISTS (SELECT 1 FROM buildset_sourcestamps WHERE buildset_sourcestamps.sourcestampid = sourcestamps.id)
+              AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.sourcestampid = sourcestamps.id)`,
+      params: [ssids, ctx.graceCutoff],
     },
-    { table: 'patches', sql: 'DELETE FROM patches WHERE id IN (?) AND id NOT IN (SELECT patchid FROM sourcestamps WHERE patchid IN (?))', params: [patchids, patchids] },
+    { table: 'patches', sql: 'DELETE FROM patches WHERE id IN (?) AND NOT EXISTS (SELECT 1 FROM sourcestamps WHERE sourcestamps.patchid = patches.id)', params: [patchids] },
   ];
 }
 
@@ -367,7 +365,7 @@ async function changeStatements(ctx: Ctx, changeids: number[]): Promise<Stmt[]> 
     const pushids = await lookup(ctx.db, 'SELECT DISTINCT pushid AS id FROM push_changes WHERE changeid IN (?)', changeids);
     out.push(
       { table: 'push_changes', sql: 'DELETE FROM push_changes WHERE changeid IN (?)', params: [changeids] },
-      { table: 'pushes', sql: 'DELETE FROM pushes WHERE id IN (?) AND id NOT IN (SELECT pushid FROM push_changes WHERE pushid IN (?))', params: [pushids, pushids] },
+      { table: 'pushes', sql: 'DELETE FROM pushes WHERE id IN (?) AND NOT EXISTS (SELECT 1 FROM push_changes WHERE push_changes.pushid = pushes.id)', params: [pushids] },
     );
   }
   const ssids = await lookup(ctx.db, 'SELECT DISTINCT sourcestampid AS id FROM changes WHERE changeid IN (?)', changeids);

@@ -30,6 +30,7 @@ export class DbAvailability {
   private outage: { since: number; err: string; probes: number } | undefined;
   private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private listeners = new Set<Listener>();
+  private resumeHooks = new Set<() => Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
   private stopped = false;
@@ -102,6 +103,16 @@ export class DbAvailability {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Runs `fn` when the database answers again, before any waiting writer resumes (e.g. the master
+   * checks that no other master declared it dead meanwhile, and stops its builds RETRY if one did).
+   * A hook that fails with a connection error counts as a failed probe. Returns the unsubscribe.
+   */
+  beforeResume(fn: () => Promise<void>): () => void {
+    this.resumeHooks.add(fn);
+    return () => this.resumeHooks.delete(fn);
+  }
+
   /** Stops probing and fails the waiters (the database is being closed). */
   stop(): void {
     this.stopped = true;
@@ -138,6 +149,14 @@ export class DbAvailability {
     try {
       // A transaction, because a bare select would retry a lost connection itself; one attempt here.
       await this.db.transaction((t) => select(this.db, 'SELECT 1 AS one', [], t), { retry: false, driverOnly: true });
+      for (const hook of this.resumeHooks) {
+        try {
+          await hook();
+        } catch (err) {
+          if (isConnectionError(err)) throw err;
+          this.logger.error({ event: 'db.resumeHookFailed', err: (err as Error)?.message ?? String(err) }, 'a check run as the database came back failed');
+        }
+      }
       ok = true;
     } catch (err) {
       if (/database is closed|connection manager was closed/i.test((err as Error)?.message ?? '')) this.stop();

@@ -62,12 +62,32 @@ export async function setSchedulerEnabled(db: Database, schedulerid: number, ena
  * scheduler_masters row, whose primary key is schedulerid, so of any number of masters inserting
  * at once exactly one row exists afterwards; reading it back tells each caller whether it is its
  * own (also true when it already held it). Losing is a value: `{ claimed: false, owner }`.
+ *
+ * Fenced like claimRequests' onlyWhileActive: the INSERT … SELECT adds the row only while the
+ * claimer's masters row says active, and an inactive claimer is never told it holds one, so a
+ * master declared dead cannot keep or take a scheduler (on MySQL the INSERT's shared lock on the
+ * masters row orders it with the expirer's markMasterInactive; sqlite serializes writes). A row
+ * left by an inactive master (its expirer died before removing it) is taken over.
  */
 export async function claimScheduler(db: Database, schedulerid: number, masterid: number): Promise<{ claimed: boolean; owner: number | null }> {
-  await insertIgnoringDuplicates(db, 'scheduler_masters (schedulerid, masterid) VALUES (?, ?)', [schedulerid, masterid]);
-  const row = await selectOne<{ masterid: number }>(db, 'SELECT masterid FROM scheduler_masters WHERE schedulerid = ?', [schedulerid]);
-  const owner = row ? Number(row.masterid) : null;
-  return { claimed: owner === masterid, owner };
+  for (let attempt = 0; ; attempt++) {
+    await insertIgnoringDuplicates(db, 'scheduler_masters (schedulerid, masterid) SELECT ?, id FROM masters WHERE id = ? AND active = 1', [schedulerid, masterid]);
+    const row = await selectOne<{ masterid: number; holderActive: number | null; meActive: number | null }>(
+      db,
+      `SELECT sm.masterid, h.active AS holderActive, me.active AS meActive
+         FROM scheduler_masters sm LEFT JOIN masters h ON h.id = sm.masterid LEFT JOIN masters me ON me.id = ?
+        WHERE sm.schedulerid = ?`,
+      [masterid, schedulerid],
+    );
+    const owner = row ? Number(row.masterid) : null;
+    const active = Number(row?.meActive) === 1;
+    if (attempt === 0 && row && owner !== masterid && active && Number(row.holderActive) !== 1) {
+      // Only while that holder is still inactive: it may have rejoined since we read it.
+      await remove(db, 'DELETE FROM scheduler_masters WHERE schedulerid = ? AND masterid = ? AND masterid NOT IN (SELECT id FROM masters WHERE active = 1)', [schedulerid, owner]);
+      continue;
+    }
+    return { claimed: owner === masterid && active, owner };
+  }
 }
 
 /**

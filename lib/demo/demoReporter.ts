@@ -1,6 +1,7 @@
 /**
  * Prints what the master does as it happens, from its message bus: builds started and finished,
- * steps finished with their result and duration, and log lines that mention a warning.
+ * steps finished with their result and duration, and log lines that say warning or error, and TAP's
+ * `not ok` lines.
  */
 import type { MessageBus } from '../master/bus.js';
 import { resultName } from '../process/results.js';
@@ -96,7 +97,7 @@ export class DemoReporter {
     for (const raw of l.lines ?? []) {
       // Lines of a stdio ('s') log start with Buildbot's stream letter: o(ut), e(rr), h(eader).
       const line = log?.type === 's' ? raw.slice(1) : raw;
-      if (!/\bwarning\b/i.test(line)) continue;
+      if (!/\bwarning\b|\berror:|^not ok\b/i.test(line)) continue;
       this.print(`${clock()}     ${buildid === undefined ? '' : `${this.label(buildid)}: `}${line.trim()}`);
     }
   }

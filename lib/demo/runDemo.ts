@@ -2,8 +2,10 @@
  * `npm run demo`: a master with no setup. It makes ./demo-master (reused on later runs) with a
  * sqlite database, a key pair for the master, an embedded loopback SSH host as the one worker (its
  * host key pinned in known_hosts), a git repository holding a small project, and a master.config.ts
- * with two builders; starts the master in this process, forces a build on each builder, prints what
- * happens, then keeps running until Ctrl-C (or, with --once, exits 0 when every build succeeded).
+ * with two builders, a GitPoller on that repository and a scheduler building each push; starts the
+ * master in this process, then commits to the repository over time (demoStory.ts) and prints what
+ * the builds do, until Ctrl-C. With --once it exits after the first push's builds: 0 when they
+ * succeeded.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,27 +18,36 @@ import { upgradeDatabase } from '../db/migrate.js';
 import { DEFAULT_DB_URL } from '../db/url.js';
 import { Master } from '../master/master.js';
 import { masterPaths } from '../master/paths.js';
+import { UsageError } from '../errors/index.js';
 import { resultName, SUCCESS } from '../process/results.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addKnownHost } from '../workers/knownHosts.js';
-import { DEMO_BUILDERS, DEMO_SCHEDULER, demoConfigText } from './demoConfig.js';
+import { DEMO_BUILDERS, DEMO_POLL_INTERVAL, DEMO_PUSH_SCHEDULER, DEMO_SCHEDULER, demoConfigText } from './demoConfig.js';
 import { DEMO_BRANCH, ensureDemoRepo } from './demoProject.js';
+import { DemoPusher } from './demoPusher.js';
 import { DemoReporter } from './demoReporter.js';
 import { EmbeddedSshHost, ensureKeyPair } from './embeddedSshHost.js';
 
 export const DEMO_DIR = 'demo-master';
 const STATE_FILE = 'demo.json';
 const PREFERRED_WWW_PORT = 8010;
+const PUSH_INTERVAL_MS = 10_000;
+/** After one round of the story: a demo left running for days stays small. */
+const LATER_PUSH_INTERVAL_MS = 60_000;
 
 export interface DemoOptions {
   /** Where demo-master goes (default: the current directory). */
   cwd?: string;
   /** The master directory, relative to cwd (default 'demo-master'). */
   dir?: string;
-  /** Run the builds, then stop: exit code 0 when all succeeded, 1 otherwise. */
+  /** Build the first push, then stop: exit code 0 when its builds succeeded, 1 otherwise. */
   once?: boolean;
-  /** How long --once waits for the builds (default 5 minutes). */
+  /** How long --once waits for the first push's builds (default 5 minutes). */
   timeoutMs?: number;
+  /** The web server's port: 0 any free one; default the previous run's, else 8010, else any free one. */
+  port?: number;
+  /** Time between pushes after the first (default 10 s for a round of the story, then 60 s); 0: push once. */
+  pushIntervalMs?: number;
   print?: (line: string) => void;
   /** Resolves when the user asks to stop (default: SIGINT or SIGTERM). */
   stopSignal?: Promise<void>;
@@ -46,10 +57,6 @@ export interface DemoOptions {
 interface DemoState {
   sshPort?: number;
   wwwPort?: number;
-}
-
-interface BuildsetDone {
-  results: number;
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<number> {
@@ -65,6 +72,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   let host: EmbeddedSshHost | undefined;
   let master: Master | undefined;
   let reporter: DemoReporter | undefined;
+  let pusher: DemoPusher | undefined;
 
   try {
     print(`buildmaster demo in ${show(paths.basedir)}/ (master log: ${show(paths.logFile)})`);
@@ -87,7 +95,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const repo = await ensureDemoRepo(join(paths.basedir, 'demo-repo'));
     print(`${repo.created ? 'created' : 'reusing'} the demo project's git repository ${show(repo.path)} at ${repo.revision.slice(0, 8)}`);
 
-    const wwwPort = await pickPort([state.wwwPort, PREFERRED_WWW_PORT]);
+    const wwwPort = await wwwPortFor(opts.port, state.wwwPort);
     await writeFile(
       paths.config,
       demoConfigText({
@@ -104,48 +112,49 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
 
     await prepareDatabase(paths.basedir, logger, print);
     master = await Master.start({ basedir: paths.basedir, configFile: paths.config, logger, www: true });
-    print(`master started (masterid ${master.masterid}); forcing a build on ${DEMO_BUILDERS.join(' and ')}`);
+    print(
+      `master started (masterid ${master.masterid}): a GitPoller checks ${show(repo.path)} every ${DEMO_POLL_INTERVAL} s; ` +
+        `scheduler ${DEMO_PUSH_SCHEDULER} builds each push on ${DEMO_BUILDERS.join(' and ')}`,
+    );
+    const wwwUrl = master.www ? `http://127.0.0.1:${master.www.port}/` : undefined;
+    const ui = wwwUrl ? await probe(wwwUrl) : undefined;
+    if (wwwUrl && ui?.ok && ui.html) print(`web UI at ${wwwUrl} (the grid: a row per push, a column per builder)`);
+
+    // The poller's first poll only records the branch head: our first commit must come after it.
+    const poller = master.changeSources?.get(repo.path);
+    const synced = await poller?.pollNow();
+    if (!synced?.ok) throw new Error(`the GitPoller could not read ${repo.path}: ${synced && !synced.ok ? synced.error.message : 'no poller'}`);
 
     const builderNames = new Map([...master.builderIds()].map(([name, id]) => [id, name]));
     reporter = new DemoReporter(master.bus, (id) => builderNames.get(id) ?? `builder ${id}`, print);
-    const done = new Map<number, BuildsetDone>();
-    const unsubscribe = master.bus.subscribe(['buildsets', '*', 'complete'], (key, message) => {
-      done.set(Number(key[1]), { results: (message as { results: number }).results });
-    });
-    const bsids: number[] = [];
-    try {
-      for (const name of DEMO_BUILDERS) {
-        const { bsid } = await master.force(DEMO_SCHEDULER, { builderNames: [name], reason: 'the demo', owner: 'demo' });
-        bsids.push(bsid);
-      }
-      const outcome = await Promise.race([
-        waitUntil(() => bsids.every((id) => done.has(id)), opts.timeoutMs ?? 300_000),
-        stopSignal.then(() => 'stopped' as const),
-      ]);
-      if (outcome === 'stopped') {
-        print('stopping (the builds had not finished)');
-        return 1;
-      }
-      if (outcome === 'timeout') print(`the builds did not finish within ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s`);
-    } finally {
-      unsubscribe();
+    pusher = new DemoPusher({ repo: repo.path, bus: master.bus, print });
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const first = await Promise.race([
+      (async () => {
+        const pushed = await pusher.pushNext();
+        return pushed.bsid === undefined ? undefined : pusher.completed(pushed.bsid, timeoutMs);
+      })(),
+      stopSignal.then(() => 'stopped' as const),
+    ]);
+    if (first === 'stopped') {
+      print('stopping (the first push had not been built)');
+      return 1;
     }
+    if (first === undefined) print(`the first push was not built within ${Math.round(timeoutMs / 1000)} s`);
+    const ok = first === SUCCESS;
+    print(ok ? 'all builds succeeded' : `the first push's builds finished: ${resultName(first).toUpperCase()}`);
 
-    const results = bsids.map((id) => done.get(id)?.results);
-    const ok = results.every((r) => r === SUCCESS);
-    print(ok ? 'all builds succeeded' : `builds finished: ${results.map((r) => resultName(r)).join(', ')}`);
-    const wwwUrl = master.www ? `http://127.0.0.1:${master.www.port}/` : undefined;
-    const api = wwwUrl && (await probe(`${wwwUrl}api/v2`));
-    const ui = wwwUrl && (await probe(wwwUrl));
+    const api = wwwUrl ? await probe(`${wwwUrl}api/v2`) : undefined;
     print('');
     print('where to look:');
+    if (wwwUrl && ui?.ok && ui.html) print(`  web UI       ${wwwUrl}  (grid of pushes; /failures, /trends, /workers)`);
     print(`  database     ${show(join(paths.basedir, 'state.sqlite'))}  (builds, steps, logs: Buildbot's tables)`);
     print(`  master log   ${show(paths.logFile)}`);
     print(`  config       ${show(paths.config)}`);
+    print(`  repository   ${show(repo.path)}  (the demo commits here; the GitPoller watches it)`);
     print(`  checkouts    ${show(slaveDir)}/<builder>/build`);
-    if (ui && ui.ok && ui.html) print(`  web UI       ${wwwUrl}`);
-    if (api && api.ok) {
-      print(`  REST API     ${wwwUrl}api/v2`);
+    if (wwwUrl && api?.ok) {
+      print(`  REST API     ${wwwUrl}api/v2  (e.g. ${wwwUrl}api/v2/pushes, ${wwwUrl}api/v2/intermittents)`);
       print(
         `  force again  curl -s -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"force","params":{}}' ${wwwUrl}api/v2/forceschedulers/${DEMO_SCHEDULER}`,
       );
@@ -153,11 +162,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     if (opts.once) return ok ? 0 : 1;
 
     print('');
-    print('the master keeps running; Ctrl-C stops it');
+    const interval = opts.pushIntervalMs ?? PUSH_INTERVAL_MS;
+    if (interval > 0) {
+      pusher.start(interval, Math.max(interval, LATER_PUSH_INTERVAL_MS));
+      print(
+        `the demo now pushes a commit every ${Math.round(interval / 1000)} s (a flaky test, a broken build and its fix, …; ` +
+          `after one round every ${Math.round(Math.max(interval, LATER_PUSH_INTERVAL_MS) / 1000)} s); Ctrl-C stops it`,
+      );
+    } else print('the master keeps running; Ctrl-C stops it');
     await stopSignal;
     print('stopping');
     return 0;
   } finally {
+    await pusher?.stop();
     reporter?.close();
     await master?.stop().catch((err: unknown) => print(`stopping the master failed: ${String(err)}`));
     await host?.stop();
@@ -193,6 +210,14 @@ async function startHost(o: {
   return EmbeddedSshHost.start(base);
 }
 
+/** The port asked for (0: any free one), else the previous run's or 8010 if free, else any free one. */
+async function wwwPortFor(asked: number | undefined, previous: number | undefined): Promise<number> {
+  if (asked === undefined) return pickPort([previous, PREFERRED_WWW_PORT]);
+  const got = await tryListen(asked);
+  if (got === undefined) throw new UsageError(`port ${asked} on 127.0.0.1 is in use: pick another with --port or BUILDMASTER_DEMO_PORT`);
+  return got;
+}
+
 /** The first candidate port that is free on 127.0.0.1, else any free one. */
 async function pickPort(candidates: (number | undefined)[]): Promise<number> {
   for (const port of [...candidates, 0]) {
@@ -224,18 +249,6 @@ function probe(url: string): Promise<{ ok: boolean; html: boolean }> {
     req.on('error', () => resolve({ ok: false, html: false }));
     req.on('timeout', () => req.destroy());
     req.end();
-  });
-}
-
-function waitUntil(cond: () => boolean, timeoutMs: number): Promise<'done' | 'timeout'> {
-  return new Promise((resolve) => {
-    const deadline = Date.now() + timeoutMs;
-    const tick = () => {
-      if (cond()) resolve('done');
-      else if (Date.now() > deadline) resolve('timeout');
-      else setTimeout(tick, 50);
-    };
-    tick();
   });
 }
 

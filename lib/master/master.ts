@@ -20,7 +20,8 @@ import { openDatabase, type Database } from '../db/connection.js';
 import { assertSchemaCurrent } from '../db/migrate.js';
 import { findOrCreateBuilder, setBuilderMasters } from '../db/builders.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
-import { findOrCreateMaster, markMasterActive, markMasterInactive, recordMasterBoot } from '../db/masters.js';
+import { findOrCreateMaster, getMaster, markMasterActive, markMasterInactive, recordMasterBoot } from '../db/masters.js';
+import { dbAvailability } from '../db/outage.js';
 import { findOrCreateWorker, setConfiguredWorkers, workerConnected } from '../db/workers.js';
 import { BuildmasterError } from '../errors/BuildmasterError.js';
 import { ChangeSources } from '../changes/changeSources.js';
@@ -210,6 +211,7 @@ export class Master {
 
       master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
+      master.watchDbOutages();
       master.history = HistoryAnalyzer.start({ db, bus, logger: rootLogger, maxErrorLines: config.history.maxErrorLines, policy: config.history.intermittent });
       master.historyRecorder = await BuildHistoryRecorder.start({ db, bus, logger: rootLogger, config: config.history });
       await master.startSchedulers();
@@ -334,6 +336,7 @@ export class Master {
       await markMasterInactive(this.db, this.masterid);
       this.bus.publish(['masters', String(this.masterid), 'stopped'], { masterid: this.masterid, name: this.name, active: false });
     } finally {
+      dbAvailability(this.db).stop();
       await this.db.close();
     }
     this.logger.info({ event: 'master.stopped', masterid: this.masterid, outcome, retried }, `master stopped (${outcome}${retried.length ? `: ${retried.length} build(s) ended RETRY` : ''})`);
@@ -435,6 +438,21 @@ export class Master {
     clearTimeout(timer);
     // Let the finished builds' bookkeeping (their .finally) run before counting what is left.
     await new Promise((r) => setImmediate(r));
+  }
+
+  /**
+   * When the database comes back from an outage, before our builds' waiting writes go on: if the
+   * outage outlasted deadMasterTimeout, another master has declared us dead, ended our builds RETRY
+   * and released their requests (which may already run elsewhere). Stop ours RETRY then, rather
+   * than let them complete requests twice; the heartbeat then finds active = 0 and rejoins.
+   */
+  private watchDbOutages(): void {
+    dbAvailability(this.db).beforeResume(async () => {
+      const row = await getMaster(this.db, this.masterid);
+      if (!row || Number(row.active) === 1) return;
+      this.logger.warn({ event: 'master.expiredDuringOutage', running: this.running.size }, 'declared dead while the database was away: stopping our builds RETRY');
+      for (const r of this.running) r.build.stop('master was declared dead while the database was away', RETRY);
+    });
   }
 
   private startHeartbeat(): void {

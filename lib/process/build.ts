@@ -18,9 +18,10 @@
 import type { ResolvedBuilder, ResolvedConfig, WorkerConfig } from '../config/resolved.js';
 import type { BuildrequestRow } from '../db/buildrequests.js';
 import { completeRequests, getRequests, unclaimRequests } from '../db/buildrequests.js';
-import { addBuild, completeBuild, readStoredProperties, setBuildStateString, storeBuildProperties, type StoredProperties } from '../db/builds.js';
+import { addBuild, completeBuild, getBuild, readStoredProperties, reviseBuildEnd, setBuildStateString, storeBuildProperties, type BuildEnd, type StoredProperties } from '../db/builds.js';
 import { maybeCompleteBuildset } from '../db/buildsets.js';
 import type { Database } from '../db/connection.js';
+import { dbAvailability } from '../db/outage.js';
 import type { KnownSteps } from '../db/steps.js';
 import type { MessageBus } from '../master/bus.js';
 import type { BuildSourceStamp } from '../steps/types.js';
@@ -116,7 +117,8 @@ export class Build {
     this.durable = new DurableWrites(deps.db, this.logger);
     this.stateText = new DeferredText(
       (text) => setBuildStateString(deps.db, ids.buildid, text),
-      (err) => this.logger.warn({ event: 'build.stateWriteFailed', err: (err as Error).message }, 'could not store the build state string'),
+      // An outage is reported once by the tracker; the build's final row carries the text anyway.
+      (err) => dbAvailability(deps.db).noteFailure(err) || this.logger.warn({ event: 'build.stateWriteFailed', err: (err as Error).message }, 'could not store the build state string'),
     );
     this.finished = this.run();
   }
@@ -357,13 +359,14 @@ export class Build {
     this.stateString = this.masker.mask(text);
     await this.stateText.settle();
     const completeAt = this.nowS();
-    await durable.run('the build end', () => completeBuild(db, this.buildid, { results: this.results, completeAt, stateString: this.stateString }));
+    const end = { results: this.results, completeAt, stateString: this.stateString };
+    // Fenced: false when another master ended it first (it declared this one dead; see lostBuild).
+    if (!(await durable.run('the build end', () => completeBuild(db, this.buildid, end)))) return this.lostBuild('another master ended it while this master was considered dead');
     this.completeAt = completeAt;
-    bus.publish(['builds', String(this.buildid), 'finished'], this.row());
-    this.logger.info({ event: 'build.finished', results: this.results, state: this.stateString }, 'build finished');
 
     const brids = this.args.requests.map((r) => r.id);
     if (this.results === RETRY) {
+      this.announceFinished();
       // Run them again, later, on whichever master claims them.
       await durable.run('the claim release', () => unclaimRequests(db, brids, masterid));
       for (const brid of brids) await durable.run('a request event', () => publishRequest(db, bus, brid, 'unclaimed'));
@@ -377,6 +380,9 @@ export class Build {
         return done.length > 0 ? done.map((r) => Number(r.id)) : undefined;
       },
     });
+    // None completed: our claims are gone (released by a master that declared this one dead).
+    if (completed.length === 0 && brids.length > 0 && (await this.claimsLost(end))) return;
+    this.announceFinished();
     for (const brid of completed) {
       // completeRequests wrote these columns, and only on requests whose claim we hold.
       const row = this.args.requests.find((r) => r.id === brid);
@@ -393,6 +399,53 @@ export class Build {
         cache.forget(bsid);
       } else await publishBuildset(db, bus, bsid, 'complete');
     }
+  }
+
+  private announceFinished(): void {
+    this.deps.bus.publish(['builds', String(this.buildid), 'finished'], this.row());
+    this.logger.info({ event: 'build.finished', results: this.results, state: this.stateString }, 'build finished');
+  }
+
+  /**
+   * The build's end was written by someone else (RETRY, by the housekeeping of the master that
+   * declared this one dead, which also released its requests: they run again elsewhere). The
+   * stored end stands; the build publishes it, and leaves its requests alone.
+   */
+  private async lostBuild(why: string): Promise<void> {
+    const row = await this.durable.run('the build row', () => getBuild(this.deps.db, this.buildid));
+    if (row) {
+      this.results = Number(row.results) as ResultCode;
+      this.stateString = row.state_string;
+      this.completeAt = Number(row.complete_at);
+    }
+    this.deps.bus.publish(['builds', String(this.buildid), 'finished'], this.row());
+    this.logger.warn(
+      { event: 'build.lost', why, results: this.results, state: this.stateString },
+      `build lost: ${why}; it stays ended ${this.stateString}, and its requests are not completed here`,
+    );
+  }
+
+  /**
+   * completeRequests completed none of the build's requests. When this master holds none of their
+   * claims any more (they were released, and may already be building elsewhere), the build gives
+   * up the end it won: it is stored RETRY, as the housekeeping would have, so the request's only
+   * successful build is the other one. True when that is the case.
+   */
+  private async claimsLost(end: BuildEnd): Promise<boolean> {
+    const { db, masterid } = this.deps;
+    const brids = this.args.requests.map((r) => r.id);
+    const rows = await this.durable.run('the request claims', () => getRequests(db, brids));
+    if (rows.some((r) => Number(r.claimed_by_masterid) === masterid)) return false;
+    const retry = { results: RETRY, stateString: 'interrupted: this master lost its claim on the request' };
+    if (await this.durable.run('the build end', () => reviseBuildEnd(db, this.buildid, end, retry))) {
+      this.results = RETRY;
+      this.stateString = retry.stateString;
+      this.announceFinished();
+      this.logger.warn({ event: 'build.claimLost', requests: brids, claimedBy: rows.map((r) => r.claimed_by_masterid) }, 'build ended, but its requests\' claims were gone (this master was considered dead): stored RETRY, the requests run again elsewhere');
+    } else {
+      await this.lostBuild('its end was rewritten after its claims were released');
+    }
+    return true;
   }
 }
 

@@ -3,7 +3,8 @@
  * request, older pending requests of the same builder that may be collapsed into it are claimed by
  * this master and completed SKIPPED, so only the newest of a run of equivalent requests builds.
  * Claiming first makes this safe against a distributor (ours or another master's) taking the same
- * request at the same moment: whoever inserts the claim wins, and the loser moves on.
+ * request at the same moment: whoever inserts the claim wins, and the loser moves on. The claim is
+ * fenced like the distributor's: a master declared dead (active = 0) collapses nothing.
  */
 import type { CollapseRequestsFn } from '../config/types.js';
 import type { Database } from '../db/connection.js';
@@ -36,6 +37,8 @@ export interface CollapseContext {
   now(): number;
   /** The master's cache of buildsets (optional: without it everything is read from the DB). */
   buildsets?: BuildsetCache;
+  /** Claim only while this master's row is active (claimRequests' onlyWhileActive); default true. */
+  fenceClaims?: boolean;
 }
 
 /** Buildbot's collapseRequests(master, builder, new_brdict, old_brdict): may the old request be dropped for the new one? */
@@ -119,8 +122,8 @@ export async function collapseRequests(ctx: CollapseContext, newBrids: readonly 
 
   const collapsed: number[] = [];
   for (const brid of toCollapse) {
-    const { claimed } = await claimRequests(ctx.db, [brid], ctx.masterid, ctx.now());
-    if (!claimed.includes(brid)) continue; // a distributor took it first: it builds
+    const { claimed } = await claimRequests(ctx.db, [brid], ctx.masterid, ctx.now(), undefined, { onlyWhileActive: ctx.fenceClaims ?? true });
+    if (!claimed.includes(brid)) continue; // a distributor took it first (it builds), or we were declared dead
     const done = await completeRequests(ctx.db, [brid], SKIPPED, ctx.now(), ctx.masterid);
     if (!done.includes(brid)) continue;
     collapsed.push(brid);

@@ -7,6 +7,7 @@
  */
 import type { ResolvedStep } from '../config/resolved.js';
 import type { Database } from '../db/connection.js';
+import { dbAvailability } from '../db/outage.js';
 import { addLog, getLogs } from '../db/logs.js';
 import { addStep, addStepUrl, completeStep, getSteps, setStepStateString, type KnownSteps } from '../db/steps.js';
 import { LogWriter, type LogSink, type LogType } from '../logs/logWriter.js';
@@ -356,7 +357,7 @@ export class StepRunner implements StepControl {
     const stepid = this.stepid;
     this.stateText = new DeferredText(
       (text) => setStepStateString(env.db, stepid, text),
-      (err) => env.logger.warn({ event: 'step.stateWriteFailed', stepid, err: (err as Error).message }, 'could not store a step state string'),
+      (err) => dbAvailability(env.db).noteFailure(err) || env.logger.warn({ event: 'step.stateWriteFailed', stepid, err: (err as Error).message }, 'could not store a step state string'),
     );
     this.publish('new');
     this.startedAt = startedAt;

@@ -8,6 +8,7 @@ import { gitStep } from './git.js';
 import { setPropertyFromCommandStep } from './setPropertyFromCommand.js';
 import { shellCommandStep } from './shellCommand.js';
 import { testStep } from './test.js';
+import { testResultsStep } from './testResults.js';
 import { triggerStep } from './trigger.js';
 import type { StepDefinition } from './types.js';
 
@@ -22,6 +23,7 @@ export const STEP_DEFINITIONS: Registry = {
   FileUpload: fileUploadStep,
   FileDownload: fileDownloadStep,
   DirectoryUpload: directoryUploadStep,
+  TestResults: testResultsStep,
   Trigger: triggerStep,
 };
 

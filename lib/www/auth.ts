@@ -322,7 +322,9 @@ export function authorizeControl(ctx: Context, _users?: unknown, action: Action 
   if (decision.status === 401 && auth && !auth.configured) {
     throw new JsonRpcError(403, JSONRPC_CODES.invalidRequest, 'control is only allowed from this machine unless www.auth users or tokens are configured');
   }
-  throw new JsonRpcError(decision.status, JSONRPC_CODES.invalidRequest, decision.message, decision.status === 401 ? BASIC_CHALLENGE : {});
+  // The UI's own requests (X-Requested-With) get no challenge: the browser would pop its password box.
+  const fromUi = ctx.get('x-requested-with') === 'XMLHttpRequest';
+  throw new JsonRpcError(decision.status, JSONRPC_CODES.invalidRequest, decision.message, decision.status === 401 && !fromUi ? BASIC_CHALLENGE : {});
 }
 
 /** The users the Try endpoint accepts with Basic auth: those allowed 'try'. */

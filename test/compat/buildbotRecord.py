@@ -59,6 +59,9 @@ runtests.addStep(steps.ShellCommand(
     name='compile', command=['sh', '-c', 'echo compiling; echo "warning: careful" >&2; printf "done\\n"']))
 runtests.addStep(Report())
 runtests.addStep(steps.ShellCommand(name='test', command=['sh', '-c', 'for i in 1 2 3; do echo "test $i ok"; done']))
+# ~120 kB of output: several log chunks, compressed; a CR LF line, a tab, non-ASCII text.
+runtests.addStep(steps.ShellCommand(name='big', command=[
+    'sh', '-c', 'seq 1 4000 | sed "s/^/output line /"; printf "crlf\\r\\ntab\\there \u00e9\\n"; seq 1 50 >&2']))
 
 failing = util.BuildFactory()
 failing.addStep(steps.ShellCommand(
@@ -247,7 +250,7 @@ def paths_to_ask(c):
     bad = next(b for b in builds if b['builderid'] == by_builder['failing'])
     ids = {'builders': by_builder, 'ok_build': ok['buildid'], 'failed_build': bad['buildid']}
     p = [
-        '', 'application.spec', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
+        '', 'application.spec', 'logchunks', 'builders', 'builders/%d' % by_builder['runtests'], 'builders/runtests',
         'builders?order=-builderid&field=name&field=builderid', 'builders?name=failing',
         'builds', 'builds?order=-buildid&limit=2', 'builds?results=2', 'builds?results__ne=0&field=buildid&field=results',
         'builds?field=buildid&field=number&field=complete_at&field=state_string', 'builds?complete=true&offset=1&limit=1',
@@ -305,6 +308,10 @@ def paths_to_ask(c):
                       'steps/%d/logs/%s' % (s['stepid'], lg['slug'])]
     first = next(s for s in ok_steps if s['name'] == 'compile')
     first_log = c.get('steps/%d/logs' % first['stepid'])['logs'][0]
+    big = next(s for s in ok_steps if s['name'] == 'big')
+    big_log = c.get('steps/%d/logs' % big['stepid'])['logs'][0]['logid']
+    p += ['logs/%d/contents?offset=2000&limit=10' % big_log, 'logs/%d/contents?offset=4000' % big_log,
+          'logs/%d/contents?offset=3990&limit=100' % big_log, 'logs/%d/contents?offset=99999' % big_log]
     p += ['logs/%d/contents?offset=1&limit=2' % first_log['logid'],
           'builds/%d/steps/%d/logs/%s/contents' % (ok['buildid'], first['number'], first_log['slug']),
           'builders/%d/builds/%d/steps/compile/logs/stdio/raw' % (by_builder['runtests'], ok['number']),
@@ -324,12 +331,14 @@ def record(c, paths):
                                       headers={'Accept': '*/*'} if plain else None)
         ctype = headers.get('content-type', '')
         body = json.loads(data) if ctype.startswith('application/json') and not plain else data.decode('utf-8')
-        out.append({'path': path, 'status': st, 'type': ctype,
-                    'disposition': headers.get('content-disposition'), 'body': body})
+        out.append({'path': path, 'status': st, 'type': ctype, 'disposition': headers.get('content-disposition'),
+                    'body': body, 'text': data.decode('utf-8')})
     return out
 
 
 def main():
+    # A SIGTERM (the test's timeout) unwinds through the finally below, which stops Buildbot's processes.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit('terminated by signal %d' % signum))
     outdir = sys.argv[1]
     bb = Buildbot(outdir)
     try:

@@ -58,6 +58,12 @@ describe('config defaults', () => {
       properties: {},
       janitor: {},
       secrets: { values: {} },
+      history: {
+        maxErrorLines: 100,
+        knownIssues: [],
+        regression: { backWindow: 12, forwardWindow: 12, tThreshold: 7, minChangePercent: 2 },
+        intermittent: { window: 20, minRuns: 5, maxFailRate: 0.9, minRecoveries: 2 },
+      },
       multiMaster: { heartbeatInterval: 10, deadMasterTimeout: 60 },
       logLevel: 'info',
     });

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { openDatabase, type Database } from '../../lib/db/connection.js';
 import { addLog, getLog, getLogChunks } from '../../lib/db/logs.js';
@@ -12,64 +11,7 @@ import { dbLogSink } from '../../lib/process/dbLogSink.js';
 import { DurableWrites } from '../../lib/process/durableWrites.js';
 import { forEachDialect } from '../support/databases.js';
 import { seed, seedBuild } from './dataSeed.js';
-
-/**
- * A TCP proxy between the master and MariaDB, so a test can take the database away without
- * touching the shared dev server: `cut()` closes every connection and refuses new ones,
- * `restore()` accepts again, `swallowReplies()` lets statements through but drops the answers (a
- * write that applied, whose client never hears of it).
- */
-class DbProxy {
-  private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
-  private mode: 'pass' | 'swallow' = 'pass';
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async listen(port = 0): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.on('data', (d) => upstream.write(d));
-      upstream.on('data', (d) => {
-        if (this.mode === 'pass') client.write(d);
-      });
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as { port: number }).port;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  async restore(): Promise<void> {
-    this.mode = 'pass';
-    if (!this.server) await this.listen(this.port);
-  }
-
-  swallowReplies(): void {
-    this.mode = 'swallow';
-  }
-
-  close(): Promise<void> {
-    return this.cut();
-  }
-}
+import { DbProxy } from './outageProxy.js';
 
 function capturingLogger(): { logger: pino.Logger; events: () => string[] } {
   const lines: string[] = [];
@@ -134,21 +76,31 @@ forEachDialect('db/outage (through a TCP proxy to MariaDB)', (h) => {
     const avail = dbAvailability(db, { probeBaseMs: 50, probeMaxMs: 300 });
     const changes: boolean[] = [];
     avail.onChange((up) => changes.push(up));
+    const order: string[] = [];
+    avail.beforeResume(async () => {
+      order.push('hook');
+      // The hook may use the database (the master reads its own row).
+      await select(db, 'SELECT 1');
+    });
     expect(avail.available).to.equal(true);
     await proxy!.cut();
-    const failures: unknown[] = [];
-    for (let i = 0; i < 3; i++) failures.push(await select(db, 'SELECT 1').then(() => undefined, (e: unknown) => e));
-    for (const err of failures) expect(avail.noteFailure(err), String(err)).to.equal(true);
+    const err = await select(db, 'SELECT 1').then(() => undefined, (e: unknown) => e);
+    // Every writer that fails reports it; the outage is still one.
+    for (let i = 0; i < 3; i++) expect(avail.noteFailure(err), String(err)).to.equal(true);
     expect(avail.noteFailure(new Error('a syntax error')), 'other errors are not an outage').to.equal(false);
     expect(avail.available).to.equal(false);
     let woke = false;
-    const waiting = avail.waitUntilAvailable().then(() => (woke = true));
+    const waiting = avail.waitUntilAvailable().then(() => {
+      woke = true;
+      order.push('writer');
+    });
     await sleep(1_500);
     expect(woke, 'waiters wait while the DB is away').to.equal(false);
     await proxy!.restore();
     await waiting;
     expect(avail.available).to.equal(true);
     expect(changes).to.deep.equal([false, true]);
+    expect(order, 'the resume hook runs before any writer goes on').to.deep.equal(['hook', 'writer']);
     expect(events().filter((e) => e === 'db.unavailable'), 'logged once per outage').to.have.length(1);
     expect(events().filter((e) => e === 'db.available')).to.have.length(1);
   });

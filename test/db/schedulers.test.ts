@@ -3,7 +3,7 @@ import { addBuildset } from '../../lib/db/buildsets.js';
 import { findOrCreateBuilder } from '../../lib/db/builders.js';
 import { addChange } from '../../lib/db/changes.js';
 import { nameHash } from '../../lib/db/hash.js';
-import { findOrCreateMaster } from '../../lib/db/masters.js';
+import { findOrCreateMaster, markMasterActive } from '../../lib/db/masters.js';
 import {
   claimScheduler,
   classifyChanges,
@@ -41,6 +41,7 @@ forEachDialect('db/schedulers', (h) => {
     const db2 = await h.connect();
     const masters = [];
     for (let i = 0; i < 6; i++) masters.push(await findOrCreateMaster(db1, `host:/m${i}`));
+    for (const m of masters) await markMasterActive(db1, m, 1000); // only an active master claims
     const sid = await findSchedulerId(db1, 'sched');
     const outcomes = await Promise.all(masters.map((m, i) => claimScheduler(i % 2 ? db1 : db2, sid, m)));
     const winners = outcomes.filter((o) => o.claimed);
@@ -64,6 +65,7 @@ forEachDialect('db/schedulers', (h) => {
     const db = await h.open();
     const dead = await findOrCreateMaster(db, 'host:/dead');
     const live = await findOrCreateMaster(db, 'host:/live');
+    for (const m of [dead, live]) await markMasterActive(db, m, 1000);
     const s1 = await findSchedulerId(db, 's1');
     const s2 = await findSchedulerId(db, 's2');
     await claimScheduler(db, s1, dead);

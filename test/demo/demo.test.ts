@@ -1,7 +1,9 @@
 /**
- * `npm run demo -- --once` in a fresh working directory: it must build the demo project on both
- * builders through the embedded SSH host and leave successful builds, steps and logs in
- * demo-master/state.sqlite; a second run must reuse demo-master.
+ * `npm run demo -- --once` in a fresh working directory: the demo commits to its git repository,
+ * the GitPoller makes that a push, the scheduler builds it on both builders through the embedded
+ * SSH host, and successful builds, steps and logs are left in demo-master/state.sqlite; a second
+ * run must reuse demo-master and build its own (second) push. The web server takes a free port
+ * (BUILDMASTER_DEMO_PORT=0), never the 8010 a developer's demo may hold.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,7 +32,11 @@ interface DemoRun {
 
 function runDemo(cwd: string): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [demoBin, '--once', '--timeout', '120'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [demoBin, '--once', '--timeout', '120'], {
+      cwd,
+      env: { ...process.env, BUILDMASTER_DEMO_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -67,6 +73,24 @@ interface StepRow {
   name: string;
   results: number | null;
 }
+interface PushRow {
+  id: number;
+  branch: string;
+  source: string;
+  revision: string;
+  comments: string;
+}
+/** The revision each build built (its buildset's sourcestamp). */
+const BUILT_REVISIONS = `SELECT r.name AS builder, b.number, ss.revision FROM builds b JOIN builders r ON r.id = b.builderid
+  JOIN buildrequests br ON br.id = b.buildrequestid JOIN buildset_sourcestamps bss ON bss.buildsetid = br.buildsetid
+  JOIN sourcestamps ss ON ss.id = bss.sourcestampid ORDER BY b.id`;
+const PUSHES = `SELECT p.id, p.branch, p.source, c.revision, c.comments FROM pushes p JOIN push_changes pc ON pc.pushid = p.id
+  JOIN changes c ON c.changeid = pc.changeid ORDER BY p.id`;
+
+function git(dir: string, ...args: string[]): string {
+  return spawnSync('git', args, { cwd: dir, encoding: 'utf8' }).stdout.trim();
+}
+
 interface LogRow {
   id: number;
   stepid: number;
@@ -89,9 +113,10 @@ describe('npm run demo -- --once', function () {
 
   before(ensureDemoBuilt);
 
-  it('builds the demo project on both builders and records the builds, steps and logs; a second run reuses demo-master', async () => {
+  it('pushes a commit, builds it on both builders and records the push, builds, steps and logs; a second run reuses demo-master', async () => {
     const first = await runDemo(tmp());
     expect(first.code, `demo output:\n${first.stdout}\n${first.stderr}`).to.equal(0);
+    expect(first.stdout).to.match(/pushed [0-9a-f]{8} "release greet 1\.1/);
     expect(first.stdout).to.match(/demo-build #1 started/);
     expect(first.stdout).to.match(/demo-test #1 finished: SUCCESS/);
     expect(first.stdout).to.include('all builds succeeded');
@@ -101,6 +126,16 @@ describe('npm run demo -- --once', function () {
     const dbFile = join(master, 'state.sqlite');
     expect(readFileSync(join(master, 'known_hosts'), 'utf8')).to.match(/^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /m);
     expect(existsSync(join(master, 'demo-repo', '.git'))).to.equal(true);
+    const head = git(join(master, 'demo-repo'), 'rev-parse', 'HEAD');
+
+    // The commit came in through the GitPoller as one push, and both builds built it.
+    const pushes = await query<PushRow>(dbFile, PUSHES);
+    expect(pushes.map((p) => [p.branch, p.source, p.revision])).to.deep.equal([['main', 'git', head]]);
+    expect(pushes[0]!.comments).to.match(/^release greet 1\.1/);
+    expect((await query<{ builder: string; revision: string }>(dbFile, BUILT_REVISIONS)).map((b) => [b.builder, b.revision]).sort()).to.deep.equal([
+      ['demo-build', head],
+      ['demo-test', head],
+    ]);
 
     const builds = await query<BuildRow>(
       dbFile,
@@ -123,13 +158,17 @@ describe('npm run demo -- --once', function () {
     const testsLog = logs.find((l) => l.stepid === testsStep.id && l.name === 'stdio');
     expect(testsLog, 'the tests step has a stdio log').to.not.equal(undefined);
     const text = await logText(dbFile, testsLog!);
-    expect(text).to.include('PASS test_default');
-    expect(text).to.include('4 passed, 0 failed');
+    expect(text).to.match(/^oTAP version 13$/m);
+    expect(text).to.match(/^ook \d - test_default$/m);
+    expect(text).to.include('# 4 passed, 0 failed');
     expect(text).to.include('warning: test_shout exercises the deprecated --shout flag');
 
     const second = await runDemo(tmp());
     expect(second.code, `second demo output:\n${second.stdout}\n${second.stderr}`).to.equal(0);
     expect(second.stdout).to.include('reusing');
+    expect(second.stdout).to.match(/pushed [0-9a-f]{8} "release greet 1\.2/);
+    const head2 = git(join(master, 'demo-repo'), 'rev-parse', 'HEAD');
+    expect((await query<PushRow>(dbFile, PUSHES)).map((p) => p.revision)).to.deep.equal([head, head2]);
     const again = await query<BuildRow>(
       dbFile,
       'SELECT b.id, b.number, r.name AS builder, b.results, b.complete_at FROM builds b JOIN builders r ON r.id = b.builderid ORDER BY b.id',

@@ -86,6 +86,43 @@ forEachDialect('HistoryAnalyzer', (h) => {
     expect(history.map((r) => [r.buildid, r.passed, r.value])).to.deep.equal([[step.buildid, false, '0']]);
   });
 
+  it('records the error lines of every log of the step, each with its own log, once', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const bus = new MessageBus();
+    analyzer = new HistoryAnalyzer({ db, bus, logger: silentLogger() });
+    const step = await finishedStep(db, s, FAILURE, [
+      ['stdio', ['hmake', 'ocompiling', "esrc/a.c:1:1: error: 'a' undeclared"]],
+      ['build.log', ['linking', "/usr/bin/ld: cannot find -lfoo", 'done'], 't'],
+      ['quiet.log', ['nothing to see'], 't'],
+    ]);
+    expect((await analyzer.analyzeStep(step.stepid)).errors).to.equal(2);
+    await analyzer.analyzeStep(step.stepid); // again: idempotent per step
+    const occurrences = await occurrencesOfBuild(db, step.buildid);
+    // In line order (occurrencesOfBuild), whatever the log.
+    expect(occurrences.map((o) => [o.logid, o.line, o.text])).to.deep.equal([
+      [step.logids[1], 2, '/usr/bin/ld: cannot find -lfoo'],
+      [step.logids[0], 3, "src/a.c:1:1: error: 'a' undeclared"],
+    ]);
+  });
+
+  it('takes its error-line cap and intermittent policy from its options and from reconfig', async () => {
+    const db = await h.open();
+    const s = await seed(db);
+    const bus = new MessageBus();
+    analyzer = new HistoryAnalyzer({ db, bus, logger: silentLogger(), maxErrorLines: 1, policy: { window: 1 } });
+    const tap = (flaky: string) => ['hsh run.sh', 'oTAP version 13', 'o1..2', 'ook 1 - steady', `o${flaky} 2 - flaky`, 'oerror: one', 'oerror: two'];
+    const first = await finishedStep(db, s, FAILURE, [['stdio', tap('not ok')]], 'abc');
+    expect((await analyzer.analyzeStep(first.stepid)).errors).to.equal(1);
+    const second = await finishedStep(db, s, SUCCESS, [['stdio', tap('ok')]], 'abc');
+    expect((await analyzer.analyzeStep(second.stepid)).intermittent.filter((v) => v.intermittent)).to.deep.equal([]);
+    analyzer.reconfig({ maxErrorLines: 5, policy: { window: 20 } });
+    const third = await finishedStep(db, s, FAILURE, [['stdio', tap('ok')]], 'abc');
+    const result = await analyzer.analyzeStep(third.stepid);
+    expect(result.errors).to.equal(2);
+    expect(result.intermittent.map((v) => [v.name, v.intermittent, v.reason])).to.deep.equal([['flaky', true, 'same_revision']]);
+  });
+
   it('reads a JUnit report and a TAP log of the step as pass_fail sets; a passing step stores no error lines', async () => {
     const db = await h.open();
     const s = await seed(db);

@@ -1,14 +1,28 @@
 import { expect } from 'chai';
 import { validateConfig } from '../../lib/config/validate.js';
+import { DEFAULT_INTERMITTENT_POLICY } from '../../lib/history/intermittents.js';
 
 describe('history config key', () => {
-  it('defaults: 100 error lines, Perfherder windows 12/12, |t| > 7, 2%', () => {
+  it('defaults: 100 error lines, Perfherder windows 12/12, |t| > 7, 2%; intermittent over 20 runs', () => {
     const r = validateConfig({}, '/srv/master');
     expect(r.ok && r.config.history).to.deep.equal({
       maxErrorLines: 100,
       knownIssues: [],
       regression: { backWindow: 12, forwardWindow: 12, tThreshold: 7, minChangePercent: 2 },
+      intermittent: { window: 20, minRuns: 5, maxFailRate: 0.9, minRecoveries: 2 },
     });
+    // The same numbers the analyzer uses when given none.
+    const { minFailRate, ...policy } = DEFAULT_INTERMITTENT_POLICY;
+    expect(minFailRate).to.equal(0);
+    expect(r.ok && r.config.history.intermittent).to.deep.equal(policy);
+  });
+
+  it('takes partial intermittent settings and refuses bad ones', () => {
+    const r = validateConfig({ history: { intermittent: { window: 50, maxFailRate: 0.5 } } }, '/srv/master');
+    expect(r.ok && r.config.history.intermittent).to.deep.equal({ window: 50, minRuns: 5, maxFailRate: 0.5, minRecoveries: 2 });
+    const bad = validateConfig({ history: { intermittent: { window: 0, maxFailRate: 1.5, minRun: 3 } } }, '/srv/master');
+    const problems = bad.ok ? [] : bad.problems.map((p) => p.path);
+    expect(problems).to.include.members(['history.intermittent.window', 'history.intermittent.maxFailRate', 'history.intermittent.minRun']);
   });
 
   it('takes rules with RegExp or string patterns (as RegExps) and partial regression options', () => {

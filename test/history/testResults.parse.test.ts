@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { looksLikeJUnit, looksLikeTap, parseJUnitXml, parseTap } from '../../lib/history/testResults/index.js';
+import { formatTap } from '../../lib/history/testResults/tapWriter.js';
 import { parseXml } from '../../lib/history/testResults/xmlReader.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/testResults/${name}`, import.meta.url)), 'utf8');
@@ -107,5 +108,26 @@ describe('parseTap', function () {
     expect(looksLikeTap('1..12')).to.equal(true);
     expect(looksLikeTap('1..0 # SKIP no tests')).to.equal(true);
     expect(looksLikeTap('ok so it begins')).to.equal(false);
+  });
+});
+
+describe('formatTap (the TestResults step\'s log)', function () {
+  it('round-trips parsed reports through TAP: names, statuses, durations, file, line, failure message', function () {
+    const junit = [...parseJUnitXml(fixture('surefire-TEST-com.example.CalculatorTest.xml')), ...parseJUnitXml(fixture('pytest-junit.xml'))];
+    const back = parseTap(formatTap(junit));
+    // TAP has no rerun mark: a flaky pass reads back as a plain pass.
+    expect(back).to.deep.equal(junit.map(({ flaky: _flaky, ...c }) => (c.status === 'fail' ? c : (({ message: _m, ...rest }) => rest)(c))));
+  });
+
+  it('keeps a # in a name from reading as a directive, and a name on one line', function () {
+    const text = formatTap([
+      { name: 'issue #12 # SKIP not really', status: 'fail' },
+      { name: 'two\nlines', status: 'skip' },
+    ]);
+    expect(text).to.equal('TAP version 13\n1..2\nnot ok 1 - issue \\#12 \\# SKIP not really\nok 2 - two lines # SKIP\n');
+    expect(parseTap(text)).to.deep.equal([
+      { name: 'issue #12 # SKIP not really', status: 'fail' },
+      { name: 'two lines', status: 'skip' },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { findOrCreateBuilder } from '../../lib/db/builders.js';
 import { claimRequests, getRequest } from '../../lib/db/buildrequests.js';
 import { getBuildset } from '../../lib/db/buildsets.js';
 import type { Database } from '../../lib/db/connection.js';
-import { findOrCreateMaster } from '../../lib/db/masters.js';
+import { findOrCreateMaster, markMasterActive } from '../../lib/db/masters.js';
 import type { SourcestampSpec } from '../../lib/db/sourcestamps.js';
 import { MessageBus, type RoutingKey } from '../../lib/master/bus.js';
 import type { BuilderHandle } from '../../lib/process/handles.js';
@@ -30,6 +30,7 @@ forEachDialect('collapseRequests when a buildset is added', (h) => {
     db = await h.open();
     bus = new MessageBus();
     masterid = await findOrCreateMaster(db, 'test:/m');
+    await markMasterActive(db, masterid, 1_700_000_000); // collapse claims are fenced: only an active master's
     builderid = await findOrCreateBuilder(db, 'b');
     setting = true;
     events = [];

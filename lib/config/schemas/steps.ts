@@ -294,6 +294,32 @@ const directoryUpload = obj({
   masterdest: o.masterdest,
 }));
 
+const globs = () => z.union([renderable(z.string().min(1)), z.array(renderable(z.string().min(1))).min(1)], {
+  error: (iss) => `expected a glob or an array of globs, got ${describeValue(iss.input)}`,
+});
+const globList = (v: Renderable<string> | Renderable<string>[] | undefined): Renderable<string>[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+const testResults = obj({
+  ...commonShape,
+  junit: globs().optional(),
+  tap: globs().optional(),
+  allowEmptyResults: bool().optional(),
+  maxsize: positiveInt().optional(),
+}).transform((o, ctx) => {
+  if (o.junit === undefined && o.tap === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'needs junit or tap (a glob of report files)', path: ['junit'] });
+    return z.NEVER;
+  }
+  return {
+    kind: 'TestResults' as const,
+    ...resolveCommon('TestResults', o),
+    junit: globList(o.junit),
+    tap: globList(o.tap),
+    allowEmptyResults: o.allowEmptyResults ?? false,
+    ...pick(o, ['maxsize']),
+  };
+});
+
 const sourceStamp = obj({
   codebase: str().optional(),
   branch: str().nullable().optional(),
@@ -359,6 +385,7 @@ export const STEP_SCHEMAS = {
   FileUpload: fileUpload,
   FileDownload: fileDownload,
   DirectoryUpload: directoryUpload,
+  TestResults: testResults,
   Trigger: trigger,
 } satisfies Record<StepKind, z.ZodType<ResolvedStep>>;
 

@@ -1,7 +1,7 @@
 /**
  * TAP (Test Anything Protocol, versions 12–14) as prove, node:test, tap and pytest-tap print it:
- * `ok N - description`, `not ok N description # TODO|SKIP reason`, plans, YAML diagnostics
- * (`duration_ms`), and indented subtests (`# Subtest: name`), whose leaves are named
+ * `ok N - description`, `not ok N description # TODO|SKIP reason` (`\#` escapes a `#`), plans,
+ * YAML diagnostics (`duration_ms`, and `file`, `line`, `message` as tapWriter.ts writes them), and indented subtests (`# Subtest: name`), whose leaves are named
  * `parent > child`; a parent's own point only summarises its children and is not a test of its
  * own. A failing TODO is not a failure (TAP's rule), so it counts as skipped; `Bail out!` ends the
  * stream.
@@ -34,9 +34,8 @@ export class TapReader {
       return;
     }
     if (this.yaml) {
-      const duration = /^duration_ms:\s*([\d.]+)/.exec(trimmed);
-      if (duration && this.last) this.last.durationNs = Math.round(Number(duration[1]) * 1e6);
       if (trimmed.trimEnd() === '...') this.yaml = false;
+      else if (this.last) readDiagnostic(this.last, trimmed);
       return;
     }
     if (trimmed.trimEnd() === '---' && raw.length > trimmed.length) {
@@ -68,7 +67,8 @@ export class TapReader {
     }
     const failed = m[1] !== undefined;
     const status: TestCase['status'] = directive === 'SKIP' || (directive === 'TODO' && failed) ? 'skip' : failed ? 'fail' : 'pass';
-    const own = description || `test ${m[2] ?? this.children[level]}`;
+    // TAP's escape: `\#` is a `#` of the description, not a directive.
+    const own = description.replace(/\\#/g, '#') || `test ${m[2] ?? this.children[level]}`;
     const parents = this.subtests.slice(0, level).filter((s) => s !== undefined);
     // node:test names the subtest and its point alike; do not say it twice.
     const name = [...parents, own].join(' > ');
@@ -79,6 +79,30 @@ export class TapReader {
 
   finish(): TestCase[] {
     return this.tests;
+  }
+}
+
+/** One `key: value` line of a test's YAML block: duration_ms, and file, line, message (tapWriter.ts). */
+function readDiagnostic(test: TestCase, line: string): void {
+  const m = /^(duration_ms|file|line|message):\s*(.*?)\s*$/.exec(line);
+  if (!m) return;
+  let value = m[2];
+  if (value.startsWith('"')) {
+    try {
+      value = String(JSON.parse(value));
+    } catch {
+      return;
+    }
+  }
+  if (m[1] === 'duration_ms') {
+    const ms = Number(value);
+    if (value !== '' && Number.isFinite(ms) && ms >= 0) test.durationNs = Math.round(ms * 1e6);
+  } else if (m[1] === 'line') {
+    const n = Number(value);
+    if (Number.isInteger(n) && n >= 0) test.line = n;
+  } else if (value !== '') {
+    if (m[1] === 'file') test.file = value;
+    else test.message = value.slice(0, 500);
   }
 }
 
