@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from './connection.js';
+import type { DialectName } from './dialects.js';
 import type { BuildrequestRow } from './model/index.js';
 import { batches, distinct, insertIgnoringDuplicates, remove, select, selectOne, update } from './query.js';
 
@@ -14,20 +15,36 @@ export interface BuildrequestWithClaim extends BuildrequestRow {
 const BR_COLUMNS = 'br.id, br.buildsetid, br.builderid, br.priority, br.complete, br.results, br.submitted_at, br.complete_at, br.waited_for';
 
 /**
- * "Pending" = incomplete and unclaimed. `complete = 0` walks the buildrequests_complete index and
- * each such row probes buildrequest_claims' unique index on brid, so finished history — requests
- * and their claims, which are kept after completion as in Buildbot — is never scanned however long
- * it grows. Written as an anti-join (LEFT JOIN … IS NULL) rather than NOT EXISTS: MariaDB turns
- * NOT EXISTS into a materialized subquery that reads every claim ever made.
+ * "Pending" = incomplete and unclaimed. `complete = 0` walks an index: buildrequests_complete, or for
+ * one builder buildrequests_pending_order (builderid, complete, priority DESC, submitted_at), in the
+ * order requests are taken, so a LIMIT stops early (migration 008) — and each such row probes
+ * buildrequest_claims' unique index on brid, so finished history — requests and their claims,
+ * which are kept after completion as in Buildbot — is never scanned however long it grows, and a
+ * builder's next requests cost the same with 10 or 25,000 pending. Written as an anti-join
+ * (LEFT JOIN … IS NULL) rather than NOT EXISTS: MariaDB turns NOT EXISTS into a materialized
+ * subquery that reads every claim ever made.
  */
 const PENDING_FROM = 'buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id';
 const PENDING = 'br.complete = 0 AND c.brid IS NULL';
 
+/**
+ * `buildrequests br`, told to use index `name` (migration 008). Without the hint the planners may
+ * prefer buildrequests_complete (few rows, they estimate) and sort every pending request of every
+ * builder — the cost that grows with the queue. `dialect` undefined: no hint.
+ */
+function requestsUsing(name: string, dialect: DialectName | undefined): string {
+  if (dialect === 'sqlite') return `buildrequests br INDEXED BY ${name}`;
+  if (dialect === 'mysql') return `buildrequests br FORCE INDEX (${name})`;
+  return 'buildrequests br';
+}
+
 /** The statement behind getPendingRequests (exported so a test can check its query plan). */
-export function pendingRequestsQuery(opts: { builderid?: number; limit?: number } = {}): { sql: string; params: unknown[] } {
+export function pendingRequestsQuery(opts: { builderid?: number; limit?: number } = {}, dialect?: DialectName): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   let where = PENDING;
+  let from = PENDING_FROM;
   if (opts.builderid !== undefined) {
+    from = `${requestsUsing('buildrequests_pending_order', dialect)} LEFT JOIN buildrequest_claims c ON c.brid = br.id`;
     where += ' AND br.builderid = ?';
     params.push(opts.builderid);
   }
@@ -36,7 +53,7 @@ export function pendingRequestsQuery(opts: { builderid?: number; limit?: number 
     limit = ' LIMIT ?';
     params.push(Math.max(0, Math.floor(opts.limit)));
   }
-  const sql = `SELECT ${BR_COLUMNS} FROM ${PENDING_FROM} WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`;
+  const sql = `SELECT ${BR_COLUMNS} FROM ${from} WHERE ${where} ORDER BY br.priority DESC, br.submitted_at ASC, br.id ASC${limit}`;
   return { sql, params };
 }
 
@@ -46,33 +63,36 @@ export function getPendingRequests(
   opts: { builderid?: number; limit?: number } = {},
   t?: Transaction,
 ): Promise<BuildrequestRow[]> {
-  const { sql, params } = pendingRequestsQuery(opts);
+  const { sql, params } = pendingRequestsQuery(opts, db.dialect);
   return select<BuildrequestRow>(db, sql, params, t);
 }
 
 /** The builders that have at least one pending request. */
 export async function pendingBuilderIds(db: Database, t?: Transaction): Promise<number[]> {
-  const rows = await select<{ builderid: number }>(
-    db,
-    `SELECT DISTINCT br.builderid FROM ${PENDING_FROM} WHERE ${PENDING} ORDER BY br.builderid`,
-    [],
-    t,
-  );
-  return rows.map((r) => r.builderid);
+  return [...(await pendingOldestByBuilder(db, t)).keys()];
+}
+
+/**
+ * The statement behind pendingOldestByBuilder (exported so a test can check its query plan): per
+ * builders row, a walk of the buildrequests_pending_age index (builderid, complete, submitted_at)
+ * that stops at the first unclaimed row. It reads the builders, plus the claimed-but-unfinished
+ * requests (running builds) it steps over; never the whole pending queue, which a GROUP BY over
+ * `complete = 0` would (Buildbot issue 3395: 25,000 pending requests).
+ */
+export function pendingOldestQuery(dialect?: DialectName): string {
+  return `SELECT b.id AS builderid,
+  (SELECT br.submitted_at FROM ${requestsUsing('buildrequests_pending_age', dialect)} LEFT JOIN buildrequest_claims c ON c.brid = br.id
+    WHERE br.builderid = b.id AND ${PENDING} ORDER BY br.submitted_at LIMIT 1) AS oldest
+  FROM builders b ORDER BY b.id`;
 }
 
 /**
  * builderid → submitted_at of its oldest pending request, for the builders that have one (Buildbot's
- * getOldestRequestTime for all builders in one statement; same index use as pendingBuilderIds).
+ * getOldestRequestTime for all builders in one statement).
  */
 export async function pendingOldestByBuilder(db: Database, t?: Transaction): Promise<Map<number, number>> {
-  const rows = await select<{ builderid: number; oldest: number }>(
-    db,
-    `SELECT br.builderid, MIN(br.submitted_at) AS oldest FROM ${PENDING_FROM} WHERE ${PENDING} GROUP BY br.builderid ORDER BY br.builderid`,
-    [],
-    t,
-  );
-  return new Map(rows.map((r) => [Number(r.builderid), Number(r.oldest)]));
+  const rows = await select<{ builderid: number; oldest: number | null }>(db, pendingOldestQuery(db.dialect), [], t);
+  return new Map(rows.filter((r) => r.oldest !== null).map((r) => [Number(r.builderid), Number(r.oldest)]));
 }
 
 export interface ClaimOutcome {

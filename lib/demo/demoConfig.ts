@@ -58,6 +58,7 @@ export default defineConfig({
     {
       name: ${JSON.stringify(DEMO_BUILDERS[0])},
       description: 'check out, build, run the program once',
+      tags: ['greet'],
       workernames: [${JSON.stringify(DEMO_WORKER)}],
       steps: [
         new steps.Git({ repourl, branch, mode: 'incremental' }),
@@ -68,6 +69,7 @@ export default defineConfig({
     {
       name: ${JSON.stringify(DEMO_BUILDERS[1])},
       description: 'fresh checkout, build, run the tests',
+      tags: ['greet'],
       workernames: [${JSON.stringify(DEMO_WORKER)}],
       steps: [
         new steps.Git({ repourl, branch, mode: 'full', method: 'clobber' }),

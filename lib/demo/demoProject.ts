@@ -143,9 +143,15 @@ export async function projectVersion(repo: string): Promise<string> {
 
 /**
  * One commit on the demo branch: writes `files` (null deletes one), or with `reset` first puts
- * every tracked file back to BASELINE (files not in it are deleted). Returns the new revision.
+ * every tracked file back to BASELINE (files not in it are deleted). The committer is always the
+ * demo; `author` (`Name <email>`) defaults to it. Returns the new revision.
  */
-export async function commitFiles(repo: string, message: string, files: Record<string, string | null>, reset = false): Promise<string> {
+export async function commitFiles(
+  repo: string,
+  commit: { message: string; author?: string },
+  files: Record<string, string | null>,
+  reset = false,
+): Promise<string> {
   if (reset) {
     const tracked = (await git(repo, ['ls-files', '-z'])).split('\0').filter(Boolean);
     for (const name of tracked) if (!(name in BASELINE)) await unlink(join(repo, name)).catch(() => undefined);
@@ -157,6 +163,6 @@ export async function commitFiles(repo: string, message: string, files: Record<s
   }
   await git(repo, ['add', '-A']);
   // --allow-empty: a step that changes nothing (an edited repository) still makes its push.
-  await git(repo, ['commit', '-q', '--allow-empty', '-m', message]);
+  await git(repo, ['commit', '-q', '--allow-empty', ...(commit.author ? ['--author', commit.author] : []), '-m', commit.message]);
   return (await headRevision(repo))!;
 }

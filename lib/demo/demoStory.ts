@@ -10,6 +10,8 @@ import { BASELINE, commitFiles, projectVersion } from './demoProject.js';
 export interface StoryStep {
   /** The commit message (first line shown in the grid). */
   message(version: string): string;
+  /** `Name <email>`: the grid shows who pushed. */
+  author: string;
   /** Files to write (null: delete) on top of the tree. */
   files: Record<string, string | null>;
   /** Start from BASELINE (the release step). */
@@ -72,35 +74,46 @@ ${closed ? '  fi\n' : ''}  echo "$msg"
 done
 `;
 
+const RELEASE = 'greet release bot <release@example.org>';
+const ANN = 'Ann Lee <ann@example.org>';
+const BO = 'Bo Chen <bo@example.org>';
+const DEE = 'Dee Park <dee@example.org>';
+
 export const STORY: readonly StoryStep[] = [
   {
     message: (v) => `release greet ${v} (the demo's story starts over here)`,
+    author: RELEASE,
     files: {},
     reset: true,
     expect: 'green on both builders',
   },
   {
     message: () => 'tests: check that greet answers within a second',
+    author: ANN,
     files: { 'tests/test_speed.sh': speedTest(1000) },
     expect: 'test_speed fails about one run in three',
   },
   {
     message: () => 'greet: greet several names at once',
+    author: BO,
     files: { 'src/greet.sh': GREET_NAMES, 'tests/test_many.sh': `[ "$(out/greet ann bob | tr '\\n' ' ')" = "hello, ann hello, bob " ]\n` },
     expect: 'green, unless test_speed strikes',
   },
   {
     message: () => 'greet: add --polite',
+    author: BO,
     files: { 'src/greet.sh': greetPolite(false) },
     expect: 'breaks the build: a missing fi',
   },
   {
-    message: () => "greet: close the if that broke the build",
+    message: () => 'greet: close the if that broke the build',
+    author: BO,
     files: { 'src/greet.sh': greetPolite(true) },
     expect: 'builds again',
   },
   {
     message: () => 'docs: describe --polite and several names',
+    author: DEE,
     files: {
       'README.md': `${BASELINE['README.md']}
     out/greet --polite ann bob    # good day, ann / good day, bob
@@ -110,11 +123,13 @@ export const STORY: readonly StoryStep[] = [
   },
   {
     message: () => 'tests: cover --polite',
+    author: ANN,
     files: { 'tests/test_polite.sh': `[ "$(out/greet --polite ann)" = "good day, ann" ]\n` },
     expect: 'green, unless test_speed strikes',
   },
   {
     message: () => 'tests: test_speed allows 1.5 s (it failed one run in three)',
+    author: ANN,
     files: { 'tests/test_speed.sh': speedTest(1500) },
     expect: 'green again',
   },
@@ -133,5 +148,5 @@ export async function commitStep(repo: string, index: number): Promise<{ revisio
   const version = step.reset ? nextVersion(current) : current;
   const message = step.message(version);
   const files = step.reset ? { ...step.files, VERSION: `${version}\n` } : step.files;
-  return { revision: await commitFiles(repo, message, files, step.reset), message, step };
+  return { revision: await commitFiles(repo, { message, author: step.author }, files, step.reset), message, step };
 }

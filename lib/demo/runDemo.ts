@@ -16,9 +16,9 @@ import { join, relative, resolve } from 'node:path';
 import { openDatabase } from '../db/connection.js';
 import { upgradeDatabase } from '../db/migrate.js';
 import { DEFAULT_DB_URL } from '../db/url.js';
+import { UsageError } from '../errors/index.js';
 import { Master } from '../master/master.js';
 import { masterPaths } from '../master/paths.js';
-import { UsageError } from '../errors/index.js';
 import { resultName, SUCCESS } from '../process/results.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addKnownHost } from '../workers/knownHosts.js';
@@ -77,6 +77,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   try {
     print(`buildmaster demo in ${show(paths.basedir)}/ (master log: ${show(paths.logFile)})`);
     if (!existsSync(paths.packageJson)) await writeFile(paths.packageJson, '{ "private": true, "type": "module" }\n');
+    const wwwPort = await wwwPortFor(opts.port, state.wwwPort);
 
     // The worker: an SSH server in this process that lets in the master's key only.
     const masterKey = await ensureKeyPair(join(paths.basedir, 'master_ed25519'), 'buildmaster-demo-master');
@@ -95,7 +96,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const repo = await ensureDemoRepo(join(paths.basedir, 'demo-repo'));
     print(`${repo.created ? 'created' : 'reusing'} the demo project's git repository ${show(repo.path)} at ${repo.revision.slice(0, 8)}`);
 
-    const wwwPort = await wwwPortFor(opts.port, state.wwwPort);
     await writeFile(
       paths.config,
       demoConfigText({

@@ -10,7 +10,8 @@
  *
  * What a log holds is decided by its first lines: a JUnit XML report (a file a step read into a log
  * with Buildbot's `logfiles`, or printed) is parsed as JUnit; a TAP stream (`TAP version 13`,
- * `1..N`) as TAP, one pass_fail result set per such log; anything else goes to the log parser
+ * `1..N`; what the TestResults step writes of the reports it fetched) as TAP, one pass_fail result
+ * set per such log; anything else goes to the log parser
  * (parser/), whose failed test names and counts make one `fail_only` set per step when no log of
  * the step had structured results.
  */

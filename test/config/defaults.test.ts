@@ -65,6 +65,7 @@ describe('config defaults', () => {
         intermittent: { window: 20, minRuns: 5, maxFailRate: 0.9, minRecoveries: 2 },
       },
       multiMaster: { heartbeatInterval: 10, deadMasterTimeout: 60 },
+      shutdown: { buildBound: 30 },
       logLevel: 'info',
     });
     expect(DEFAULT_DB_URL).to.equal('sqlite:///state.sqlite');

@@ -9,6 +9,7 @@ import {
   pendingBuilderIds,
   pendingOldestByBuilder,
   pendingRequestsQuery,
+  pendingOldestQuery,
   releaseMasterClaims,
   unclaimRequests,
 } from '../../lib/db/buildrequests.js';
@@ -43,9 +44,9 @@ forEachDialect('db/buildrequests', (h) => {
     if (h.dialect !== 'sqlite') this.skip();
     const db = await h.open();
     for (const opts of [{}, { builderid: 1 }, { limit: 5 }]) {
-      const { sql, params } = pendingRequestsQuery(opts);
+      const { sql, params } = pendingRequestsQuery(opts, h.dialect);
       const plan = (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail);
-      expect(plan.join(' | ')).to.match(/SEARCH br USING INDEX buildrequests_complete/);
+      expect(plan.join(' | ')).to.match(/SEARCH br USING INDEX buildrequests_(complete|pending_order)/);
       expect(plan.join(' | ')).to.match(/SEARCH c USING COVERING INDEX buildrequest_claims_brids/);
       expect(plan.some((d) => /^SCAN (br|buildrequests)\b/.test(d)), plan.join(' | ')).to.equal(false);
     }
@@ -59,13 +60,13 @@ forEachDialect('db/buildrequests', (h) => {
     await addRequests(db, s.builderid, 20);
     await db.sequelize.query('ANALYZE TABLE buildrequests, buildrequest_claims');
     for (const opts of [{}, { builderid: s.builderid }, { limit: 5 }]) {
-      const { sql, params } = pendingRequestsQuery(opts);
+      const { sql, params } = pendingRequestsQuery(opts, h.dialect);
       const plan = await select<{ table: string; type: string; key: string | null; rows: number }>(db, `EXPLAIN ${sql}`, params);
       const br = plan.find((r) => r.table === 'br')!;
       const c = plan.find((r) => r.table === 'c')!;
       expect(c.type, JSON.stringify(plan)).to.match(/^(eq_ref|ref)$/);
       expect(br.type, JSON.stringify(plan)).to.not.equal('ALL');
-      expect(br.key, JSON.stringify(plan)).to.match(/^buildrequests_(complete|builderid)$/);
+      expect(br.key, JSON.stringify(plan)).to.match(/^buildrequests_(complete|builderid|pending_order)$/);
       expect(Number(br.rows), JSON.stringify(plan)).to.be.lessThan(1000);
       expect(c.key, JSON.stringify(plan)).to.equal('buildrequest_claims_brids');
     }
@@ -107,16 +108,77 @@ forEachDialect('db/buildrequests', (h) => {
       await addFinishedRequests(db, s.builderid, 100_000, s.masterid);
       await db.sequelize.query('ANALYZE');
       for (const opts of [{}, { builderid: other, limit: 4 }]) {
-        const { sql, params } = pendingRequestsQuery(opts);
+        const { sql, params } = pendingRequestsQuery(opts, h.dialect);
         const plan = (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join(' | ');
-        expect(plan).to.match(/USING (COVERING )?INDEX buildrequests_complete/);
+        expect(plan).to.match(/USING (COVERING )?INDEX buildrequests_(complete|pending_order)/);
         expect(plan).to.not.match(/^SCAN br\b|\| SCAN br\b/);
       }
-      const plan = (await select<{ detail: string }>(db, 'EXPLAIN QUERY PLAN SELECT br.builderid, MIN(br.submitted_at) FROM buildrequests br LEFT JOIN buildrequest_claims c ON c.brid = br.id WHERE br.complete = 0 AND c.brid IS NULL GROUP BY br.builderid')).map((r) => r.detail).join(' | ');
-      expect(plan).to.match(/INDEX buildrequests_complete/);
+      const plan = (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${pendingOldestQuery(h.dialect)}`)).map((r) => r.detail).join(' | ');
+      expect(plan).to.match(/INDEX buildrequests_pending_age/);
     }
     await pass();
     expect((await getPendingRequests(db)).length).to.equal(60);
+  });
+
+  it('a scheduling pass reads no more rows with 20,000 pending requests than with 40: no sort, no scan of the queue (plans on both dialects; MySQL handler counters)', async function () {
+    this.timeout(180_000);
+    const db = await h.open();
+    const s = await seed(db);
+    const other = await findOrCreateBuilder(db, 'other');
+    await addPendingRequests(db, s.builderid, 20, 3000);
+    await addPendingRequests(db, other, 20, 3000);
+    // Running builds: claimed, unfinished requests, which every walk steps over.
+    await insert(db, 'INSERT INTO buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, 150 FROM buildrequests WHERE builderid = ? ORDER BY id LIMIT 5', [s.masterid, s.builderid]);
+    const next = pendingRequestsQuery({ builderid: s.builderid, limit: 4 }, h.dialect);
+    const analyze = () => db.sequelize.query(h.dialect === 'mysql' ? 'ANALYZE TABLE buildrequests, buildrequest_claims' : 'ANALYZE');
+    const checkPlans = async () => {
+      if (h.dialect === 'sqlite') {
+        const plan = async (sql: string, params: unknown[] = []) => (await select<{ detail: string }>(db, `EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join(' | ');
+        const p1 = await plan(next.sql, next.params);
+        expect(p1).to.match(/SEARCH br USING INDEX buildrequests_pending_order \(builderid=\? AND complete=\?\)/);
+        expect(p1, 'taken in index order').to.not.match(/TEMP B-TREE/);
+        const p2 = await plan(pendingOldestQuery(h.dialect));
+        expect(p2).to.match(/SEARCH br USING COVERING INDEX buildrequests_pending_age \(builderid=\? AND complete=\?\)/);
+        expect(p2).to.not.match(/TEMP B-TREE|SCAN br\b/);
+        return;
+      }
+      type Row = { table: string; type: string; key: string | null; Extra: string | null; select_type: string };
+      const p1 = await select<Row>(db, `EXPLAIN ${next.sql}`, next.params);
+      const br1 = p1.find((r) => r.table === 'br')!;
+      expect(br1.key, JSON.stringify(p1)).to.equal('buildrequests_pending_order');
+      expect(p1.map((r) => r.Extra ?? '').join(' '), 'taken in index order').to.not.match(/filesort|temporary/i);
+      expect(p1.find((r) => r.table === 'c')!.Extra, 'an anti-join probe').to.match(/Not exists/);
+      const p2 = await select<Row>(db, `EXPLAIN ${pendingOldestQuery(h.dialect)}`);
+      const br2 = p2.find((r) => r.table === 'br')!;
+      expect(br2, JSON.stringify(p2)).to.include({ select_type: 'DEPENDENT SUBQUERY', type: 'ref', key: 'buildrequests_pending_age' });
+      expect(p2.map((r) => r.Extra ?? '').join(' '), JSON.stringify(p2)).to.not.match(/filesort|temporary/i);
+    };
+    const rowsRead = () => db.transaction(async (t) => {
+      const read = async () => (await select<{ Value: string }>(db, "SHOW SESSION STATUS LIKE 'Handler_read%'", [], t)).reduce((n, r) => n + Number(r.Value), 0);
+      const before = await read();
+      await pendingOldestByBuilder(db, t);
+      await getPendingRequests(db, { builderid: s.builderid, limit: 4 }, t);
+      await getPendingRequests(db, { builderid: other, limit: 4 }, t);
+      return (await read()) - before;
+    });
+    await analyze();
+    await checkPlans();
+    const small = h.dialect === 'mysql' ? await rowsRead() : 0;
+    const oldestBefore = await pendingOldestByBuilder(db);
+    // The queue grows 500-fold, all of it older and more urgent than nothing already there.
+    await addPendingRequests(db, s.builderid, 10_000, 4000);
+    await addPendingRequests(db, other, 10_000, 4000);
+    await analyze();
+    await checkPlans();
+    if (h.dialect === 'mysql') {
+      const big = await rowsRead();
+      expect(big, `rows read with 20,000 pending (${big}) vs 40 (${small})`).to.be.at.most(small + 10);
+      expect(small).to.be.greaterThan(0);
+    }
+    expect(await pendingOldestByBuilder(db)).to.deep.equal(oldestBefore);
+    const taken = await getPendingRequests(db, { builderid: s.builderid, limit: 4 });
+    expect(taken.map((r) => r.priority), 'highest priority first').to.deep.equal([2, 2, 2, 2]);
+    expect(taken.map((r) => r.submitted_at)).to.deep.equal([...taken.map((r) => r.submitted_at)].sort((a, b) => a - b));
   });
 
   it('a fenced claim (onlyWhileActive) succeeds only while the master is active: a master declared dead claims nothing', async () => {
@@ -287,6 +349,17 @@ async function addFinishedRequests(db: Database, builderid: number, n: number, m
   }
   if (masterid !== undefined) {
     await insert(db, 'INSERT INTO buildrequest_claims (brid, masterid, claimed_at) SELECT id, ?, 150 FROM buildrequests WHERE buildsetid = ?', [masterid, bsid]);
+  }
+}
+
+/** `n` pending requests of the builder, priorities 0, 1, 2 in turn, submitted from `from` on (one per second). */
+async function addPendingRequests(db: Database, builderid: number, n: number, from: number): Promise<void> {
+  const { bsid } = await addBuildset(db, { sourcestamps: [{}], reason: 'queue', properties: {}, builderids: [], submitted_at: from });
+  for (let done = 0; done < n; done += 2000) {
+    const rows = Math.min(2000, n - done);
+    const params: number[] = [];
+    for (let i = 0; i < rows; i++) params.push(bsid, builderid, (done + i) % 3, from + done + i);
+    await insert(db, `INSERT INTO buildrequests (buildsetid, builderid, priority, complete, results, submitted_at, complete_at, waited_for) VALUES ${Array(rows).fill('(?, ?, ?, 0, -1, ?, NULL, 0)').join(', ')}`, params);
   }
 }
 

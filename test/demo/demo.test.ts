@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,11 +31,11 @@ interface DemoRun {
   stderr: string;
 }
 
-function runDemo(cwd: string): Promise<DemoRun> {
+function runDemo(cwd: string, args: string[] = [], env: NodeJS.ProcessEnv = { BUILDMASTER_DEMO_PORT: '0' }): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [demoBin, '--once', '--timeout', '120'], {
+    const child = spawn(process.execPath, [demoBin, '--once', '--timeout', '120', ...args], {
       cwd,
-      env: { ...process.env, BUILDMASTER_DEMO_PORT: '0' },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -179,5 +180,19 @@ describe('npm run demo -- --once', function () {
       ['demo-test', 1, 0],
       ['demo-test', 2, 0],
     ]);
+  });
+
+  it('refuses a web port that is in use (BUILDMASTER_DEMO_PORT) with a message, before starting anything', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const r = await runDemo(tmp(), [], { BUILDMASTER_DEMO_PORT: String(port) });
+      expect(r.code, r.stdout).to.equal(1);
+      expect(r.stderr).to.equal(`demo: port ${port} on 127.0.0.1 is in use: pick another with --port or BUILDMASTER_DEMO_PORT\n`);
+      expect(existsSync(join(tmp(), 'demo-master', 'state.sqlite'))).to.equal(false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -17,7 +17,11 @@ import { select } from '../../lib/db/query.js';
 import { getSteps } from '../../lib/db/steps.js';
 import { readLines } from '../../lib/logs/chunkCodec.js';
 import { Master } from '../../lib/master/master.js';
-import { SUCCESS } from '../../lib/process/results.js';
+import { RETRY, SUCCESS } from '../../lib/process/results.js';
+import mysql from 'mysql2/promise';
+import { getMaster } from '../../lib/db/masters.js';
+import { addBuildset } from '../../lib/db/buildsets.js';
+import { DbProxy } from '../db/outageProxy.js';
 import { configSource, freePort, makeMasterDir, removeDir, trust, until, type TestWorker } from '../master/masterDir.js';
 import { submitRequests } from '../master/masterProcess.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
@@ -222,5 +226,82 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       lockedFor = Number(/unlocked (\d+)/.exec(out)?.[1] ?? 0);
     });
     expect(lockedFor).to.be.at.least(OUTAGE_MS);
+  });
+  it('an outage past deadMasterTimeout: another master expires us; back online, our build stops RETRY and the request runs again', async function () {
+    const base = process.env.BUILDMASTER_TEST_DB_URL;
+    if (!base) return this.skip();
+    // A throwaway database on the dev server; master A reaches it through a proxy we can cut, B directly.
+    const name = `bmtest_${randomBytes(4).toString('hex')}`;
+    const admin = new URL(base);
+    const adminConn = () => mysql.createConnection({ host: admin.hostname, port: Number(admin.port || 3306), user: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password) });
+    const c = await adminConn();
+    await c.query(`CREATE DATABASE ${name}`);
+    await c.end();
+    cleanups.push(async () => {
+      const d = await adminConn();
+      await d.query(`DROP DATABASE IF EXISTS ${name}`);
+      await d.end();
+    });
+    const direct = new URL(base);
+    direct.pathname = `/${name}`;
+    const proxy = new DbProxy({ host: admin.hostname, port: Number(admin.port || 3306) });
+    await proxy.listen();
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(direct.toString());
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+
+    const tag = `x${randomBytes(3).toString('hex')}`;
+    const u = sshd.users[0];
+    const marker = join(u.home, `first-${tag}`);
+    cleanups.push(() => rm(marker, { force: true }));
+    // The first run prints numbered lines for ~15 s (through the outage); the rerun passes at once.
+    const command = `if [ ! -e ${marker} ]; then touch ${marker}; ${numberedCommand(tag, 260)}; else echo rerun; fi`;
+    const fastExpiry = (src: string) => src.replace('multiMaster: { heartbeatInterval: 1 }', 'multiMaster: { heartbeatInterval: 1, deadMasterTimeout: 3 }');
+    const workerA: TestWorker = { name: 'w1', port: sshd.port, user: u.name, privateKeyFile: u.privateKeyPath, basedir: join(u.home, `wk-${tag}`) };
+    // B has the builder too, but its only worker never answers: it expires A and runs nothing.
+    const workerB: TestWorker = { name: 'w9', port: await freePort(), user: u.name, privateKeyFile: u.privateKeyPath, basedir: join(u.home, `wk9-${tag}`) };
+    dir = await makeMasterDir({ workers: [workerA], builders: [{ name: 'slow', workernames: ['w1'], command }] });
+    await writeFile(join(dir, 'master.config.ts'), fastExpiry(configSource({ workers: [workerA], builders: [{ name: 'slow', workernames: ['w1'], command }], wwwPort: await freePort() }).replace('sqlite:///state.sqlite', viaProxy.toString())));
+    await trust(dir, '127.0.0.1', sshd.port, sshd.hostPublicKeyLine);
+    const dirB = await makeMasterDir({ workers: [workerB], builders: [{ name: 'slow', workernames: ['w9'], command }] });
+    cleanups.push(() => removeDir(dirB));
+    await writeFile(join(dirB, 'master.config.ts'), fastExpiry(configSource({ workers: [workerB], builders: [{ name: 'slow', workernames: ['w9'], command }], wwwPort: await freePort() }).replace('sqlite:///state.sqlite', direct.toString())));
+
+    const check = await openDatabase({ url: direct.toString(), basedir: dir });
+    dbs.push(check);
+    await upgradeDatabase(check);
+    const { logger, events } = capturingLogger();
+    master = await Master.start({ basedir: dir, sshBackoff: { baseMs: 100, maxMs: 500 }, logger });
+    const masterA = master;
+    const masterB = await Master.start({ basedir: dirB, sshBackoff: { baseMs: 100, maxMs: 500 } });
+    cleanups.push(() => masterB.stop({ graceful: false }).then(() => undefined));
+    // Both masters have 'slow': one request for it, added as a scheduler would.
+    const [slow] = await select<{ id: number }>(check, "SELECT id FROM builders WHERE name = 'slow'");
+    const added = await addBuildset(check, { sourcestamps: [{ codebase: '' }], reason: 'test', properties: {}, builderids: [Number(slow!.id)] });
+    const bsid = added.bsid;
+    const brids = [added.brids[Number(slow!.id)]!];
+
+    const first = await until(async () => {
+      const [b] = await getBuildsForRequest(check, brids[0]!);
+      const step = b && (await getSteps(check, b.id)).find((st) => st.name === 'run');
+      return step && (await stdioLines(check, step.id)).lines.length >= 10 ? b : undefined;
+    }, 'the build to store its first lines', 60_000);
+    expect(Number(first.masterid)).to.equal(masterA.masterid);
+
+    await proxy.cut();
+    await until(async () => Number((await getMaster(check, masterA.masterid))?.active) === 0, 'master B to expire master A', 30_000, 200);
+    await proxy.restore();
+
+    await until(async () => (await getRequestsOfBuildset(check, bsid)).every((r) => Number(r.complete) === 1), 'the request to run again and complete', 120_000, 250);
+    const builds = await getBuildsForRequest(check, brids[0]!);
+    expect(builds.map((b) => Number(b.results)), 'the expired build ends RETRY (not SUCCESS over its RETRY), then runs again').to.deep.equal([RETRY, SUCCESS]);
+    expect(builds.every((b) => Number(b.masterid) === masterA.masterid)).to.equal(true);
+    expect(Number((await getRequestsOfBuildset(check, bsid))[0]!.results)).to.equal(SUCCESS);
+    expect(events().filter((e) => e.event === 'master.expiredDuringOutage'), 'noticed as the DB came back').to.have.length(1);
+    const [, run1] = await getSteps(check, builds[0]!.id);
+    const numbers = (await stdioLines(check, run1!.id)).lines.map((l) => new RegExp(`^o${tag} (\\d+)$`).exec(l)?.[1]).filter((n) => n !== undefined).map(Number);
+    expect(numbers.length, 'lines before the stop stored').to.be.greaterThan(10);
+    expect(numbers, 'every line of the stopped build once, in order').to.deep.equal(Array.from({ length: numbers.length }, (_, i) => i + 1));
+    expect(Number((await getMaster(check, masterA.masterid))?.active), 'A rejoined').to.equal(1);
   });
 });

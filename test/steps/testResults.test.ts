@@ -11,6 +11,7 @@ import { FAILURE, SUCCESS } from '../../lib/process/results.js';
 import { silentLogger } from '../../lib/util/log.js';
 import { forEachDialect } from '../support/databases.js';
 import { makeWorld, readBuild, type BuildWorld, useSshdPerSuite } from '../process/buildHarness.js';
+import { startApi } from '../www/api/apiFixture.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/testResults/${name}`, import.meta.url));
 const SUREFIRE = 'surefire-TEST-com.example.CalculatorTest.xml';
@@ -67,6 +68,20 @@ describe('steps: TestResults (real sshd, SFTP)', function () {
       expect((await getTestHistory(w.db, { name: 'com.example.CalculatorTest.roundsHalfUp' })).length, 'skipped: not stored').to.equal(0);
       await analyzer.analyzeStep(Number(step.id));
       expect(await resultSets(build.buildid)).to.have.length(1);
+
+      // The REST queries docs/history.md shows.
+      const { server, get } = await startApi(w.db);
+      try {
+        const sets = (await get(`/builders/${w.builderid}/test_result_sets?order=-test_result_setid&limit=20`)).body.test_result_sets;
+        expect(sets.map((s: { description: string }) => s.description)).to.deep.equal(['testresults']);
+        const setid = sets[0].test_result_setid;
+        const one = (await get(`/test_result_sets/${setid}/results?test_name=com.example.CalculatorTest.dividesByZero`)).body.test_results;
+        expect(one.map((r: { value: string; duration_ns: number }) => [r.value, r.duration_ns])).to.deep.equal([['0', 11_000_000]]);
+        const failed = (await get(`/test_result_sets/${setid}/results?value=0`)).body.test_results;
+        expect(failed.map((r: { test_name: string }) => r.test_name)).to.have.length(3);
+      } finally {
+        await server.stop();
+      }
     });
 
     it('no matching file fails unless allowEmptyResults; maxsize refuses a large report; passing tests succeed', async () => {

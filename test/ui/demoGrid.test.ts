@@ -30,6 +30,7 @@ interface ApiPush {
 
 interface GridRow {
   rev: string;
+  author: string;
   comment: string;
   cells: Record<string, string[]>;
 }
@@ -77,7 +78,9 @@ describe('the demo in headless Chromium', function () {
     await until(
       async () => {
         if (ended) throw new Error(`${ended}\n${output.join('\n')}`);
-        if (!output.some((l) => l.startsWith('all builds succeeded'))) return false;
+        const firstPush = output.find((l) => l.startsWith('all builds succeeded') || l.startsWith("the first push's builds finished"));
+        if (!firstPush) return false;
+        expect(firstPush, 'the first push builds green').to.equal('all builds succeeded');
         const { pushes } = await api<{ pushes: ApiPush[] }>('pushes?order=pushid');
         return pushes.length >= PUSHES && pushes.slice(0, PUSHES).every((p) => p.builds.length === DEMO_BUILDERS.length && p.builds.every((b) => b.complete));
       },
@@ -116,6 +119,7 @@ describe('the demo in headless Chromium', function () {
     const rows = await page.$$eval('table.grid tbody tr', (trs) =>
       trs.map((tr) => ({
         rev: tr.querySelector('.rev')?.textContent ?? '',
+        author: tr.querySelector('.author')?.textContent ?? '',
         comment: tr.querySelector('.comment')?.textContent ?? '',
         cells: Object.fromEntries([...tr.querySelectorAll('td.cell')].map((td) => [td.getAttribute('data-builder'), [...td.querySelectorAll('a.build')].map((a) => a.className)])),
       })),
@@ -133,6 +137,7 @@ describe('the demo in headless Chromium', function () {
     }
     expect(built[0]!.comment).to.match(/^release greet 1\.1 /);
     expect(built[0]!.cells).to.deep.equal({ 'demo-build': ['build r-success'], 'demo-test': ['build r-success'] });
+    expect(built[BROKEN]!.author, 'who broke the build').to.equal(STORY[BROKEN]!.author);
     expect(built[BROKEN]!.cells).to.deep.equal({ 'demo-build': ['build r-failure'], 'demo-test': ['build r-failure'] });
     // demo-build runs no tests: only the broken commit fails it.
     for (const [i, r] of built.entries()) if (i !== BROKEN) expect(r.cells['demo-build'], `push ${i + 1}`).to.deep.equal(['build r-success']);

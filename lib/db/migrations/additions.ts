@@ -4,6 +4,7 @@ import { ADDED_TABLES as TABLES_004 } from './004_history/index.js';
 import { ADDED_INDEXES as INDEXES_005, ADDED_TABLES as TABLES_005 } from './005_test_history/index.js';
 import { ADDED_TABLES as TABLES_006 } from './006_locks/index.js';
 import { ADDED_INDEXES as INDEXES_007, ADDED_TABLES as TABLES_007 } from './007_janitor/index.js';
+import { ADDED_INDEXES as INDEXES_008 } from './008_pending_index/index.js';
 
 /**
  * Everything our migrations add to Buildbot 3.7's schema, in one place: the compatibility tests
@@ -18,7 +19,7 @@ export const ADDED_TABLES: readonly string[] = [MIGRATIONS_TABLE, ...TABLES_003,
 
 export const ADDED_COLUMNS: Readonly<Record<string, readonly string[]>> = mergeLists(COLUMNS_002);
 
-export const ADDED_INDEXES: Readonly<Record<string, readonly string[]>> = mergeLists(INDEXES_003, INDEXES_005, INDEXES_007);
+export const ADDED_INDEXES: Readonly<Record<string, readonly string[]>> = mergeLists(INDEXES_003, INDEXES_005, INDEXES_007, INDEXES_008);
 
 function mergeLists(...parts: Readonly<Record<string, readonly string[]>>[]): Record<string, readonly string[]> {
   const out: Record<string, string[]> = {};

@@ -5,6 +5,7 @@ import { history } from './004_history/index.js';
 import { testHistory } from './005_test_history/index.js';
 import { locks } from './006_locks/index.js';
 import { janitor } from './007_janitor/index.js';
+import { pendingIndex } from './008_pending_index/index.js';
 import type { MigrationDef } from './types.js';
 
 export type { MigrationContext, MigrationDef } from './types.js';
@@ -14,4 +15,4 @@ export { BUILDBOT_3_7_ALEMBIC_REVISION, BUILDBOT_3_7_TABLES } from './001_buildb
  * Every migration, in order. Listed by hand rather than globbed so the same list works under tsx
  * (.ts files) and compiled in dist/ (.js files). Add new ones at the end; never reorder or edit.
  */
-export const MIGRATIONS: readonly MigrationDef[] = [buildbot37Schema, logchunkTimestamps, pushes, history, testHistory, locks, janitor];
+export const MIGRATIONS: readonly MigrationDef[] = [buildbot37Schema, logchunkTimestamps, pushes, history, testHistory, locks, janitor, pendingIndex];

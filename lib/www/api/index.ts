@@ -15,6 +15,7 @@ import { Api } from './api.js';
 import { F } from './fields.js';
 import { alertsModule } from './extensions/history/alerts.js';
 import { intermittentsModule } from './extensions/history/intermittents.js';
+import { testHistoryModule } from './extensions/history/testHistory.js';
 import { knownIssuesModule } from './extensions/history/knownIssues.js';
 import { signaturesModule } from './extensions/history/signatures.js';
 import { trendsModule } from './extensions/history/trends.js';
@@ -70,6 +71,7 @@ export const EXTENSION_MODULES: readonly ApiModule[] = [
   signaturesModule,
   knownIssuesModule,
   intermittentsModule,
+  testHistoryModule,
   alertsModule,
   trendsModule,
 ];

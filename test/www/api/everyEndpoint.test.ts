@@ -50,7 +50,11 @@ forEachDialect('data API: every endpoint', (h) => {
   const EMPTY_OK = new Set(['/changesources/n:changesourceid', '/masters/n:masterid/changesources/n:changesourceid', '/signatures/n:signatureid', '/known_issues/n:known_issueid']);
   const NO_DATA = /\/data\/i:name/;
   /** Parameters an endpoint requires. */
-  const REQUIRED: Record<string, string> = { '/trends/step_durations': 'step_name=compile' };
+  const REQUIRED: Record<string, string> = {
+    '/trends/step_durations': 'step_name=compile',
+    '/test_history': 'name=t',
+    '/builders/n:builderid/test_history': 'name=t',
+  };
   const withQuery = (path: string, q: string) => (path.includes('?') ? `${path}&${q}` : `${path}?${q}`);
 
   it('answers every path in the envelope, with field selection, 400 on a bad parameter and 404 on a missing id', async () => {
