@@ -68,6 +68,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
 
   await mkdir(paths.basedir, { recursive: true });
   const state = await readState(paths.basedir);
+  // Before the logger: exiting while pino's log file is still opening crashes the process (sonic-boom).
+  const wwwPort = await wwwPortFor(opts.port, state.wwwPort);
   const logger = createLogger({ destination: paths.logFile });
   let host: EmbeddedSshHost | undefined;
   let master: Master | undefined;
@@ -77,7 +79,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   try {
     print(`buildmaster demo in ${show(paths.basedir)}/ (master log: ${show(paths.logFile)})`);
     if (!existsSync(paths.packageJson)) await writeFile(paths.packageJson, '{ "private": true, "type": "module" }\n');
-    const wwwPort = await wwwPortFor(opts.port, state.wwwPort);
 
     // The worker: an SSH server in this process that lets in the master's key only.
     const masterKey = await ensureKeyPair(join(paths.basedir, 'master_ed25519'), 'buildmaster-demo-master');

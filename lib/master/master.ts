@@ -211,7 +211,7 @@ export class Master {
 
       master = new Master(basedir, name, config, db, masterid, rootLogger, builders, workers, opts, bus);
       master.startHeartbeat();
-      //TMP master.watchDbOutages();
+      master.watchDbOutages();
       master.history = HistoryAnalyzer.start({ db, bus, logger: rootLogger, maxErrorLines: config.history.maxErrorLines, policy: config.history.intermittent });
       master.historyRecorder = await BuildHistoryRecorder.start({ db, bus, logger: rootLogger, config: config.history });
       await master.startSchedulers();

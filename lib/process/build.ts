@@ -360,8 +360,11 @@ export class Build {
     await this.stateText.settle();
     const completeAt = this.nowS();
     const end = { results: this.results, completeAt, stateString: this.stateString };
-    // Fenced: false when another master ended it first (it declared this one dead; see lostBuild).
-    if (!(await durable.run('the build end', () => completeBuild(db, this.buildid, end)))) return this.lostBuild('another master ended it while this master was considered dead');
+    // Fenced: false when housekeeping ended it first (another master declared this one dead, or a
+    // stop gave up waiting for it): that end stands (lostBuild).
+    if (!(await durable.run('the build end', () => completeBuild(db, this.buildid, end)))) {
+      return this.lostBuild('housekeeping had already ended it (this master was declared dead, or stopped without it)');
+    }
     this.completeAt = completeAt;
 
     const brids = this.args.requests.map((r) => r.id);

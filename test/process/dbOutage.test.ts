@@ -159,7 +159,8 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       // Stored stdout lines carry the channel prefix 'o'; the header echoes the command, which also holds the tag.
       const numbered = new RegExp(`^o${tag} (\\d+)$`);
       const numbers = lines.map((l) => numbered.exec(l)?.[1]).filter((n) => n !== undefined).map(Number);
-      expect(numbers.length, `${builder!.name}: every numbered line stored once`).to.equal(want);
+      const missing = Array.from({ length: want }, (_, i) => i + 1).filter((n) => !numbers.includes(n));
+      expect(numbers.length, `${builder!.name}: every numbered line stored once (missing ${missing.join(' ')})`).to.equal(want);
       expect(numbers, 'in order, none missing, none twice').to.deep.equal(Array.from({ length: want }, (_, i) => i + 1));
       expect(numLines, 'logs.num_lines counts what is stored').to.equal(lines.length);
       expect(complete, 'the log is finished').to.equal(true);

@@ -26,7 +26,7 @@ import { seedBuilds } from './seed.js';
 const DAY = 86_400;
 
 interface Probe {
-  stop: () => Promise<{ n: number; maxMs: number; p99Ms: number }>;
+  stop: () => Promise<{ n: number; maxMs: number; p99Ms: number; waits: { at: number; waitMs: number }[] }>;
 }
 
 /** A claim and its release in one transaction every `everyMs`, timing how long the transaction waited to start. */
@@ -34,13 +34,13 @@ async function startProbe(db: Database, everyMs: number): Promise<Probe> {
   const builderid = await findOrCreateBuilder(db, 'gc-probe-nobody-builds');
   const { brids } = await addBuildset(db, { sourcestamps: [{ codebase: '' }], reason: 'probe', properties: {}, builderids: [builderid] });
   const brid = brids[builderid]!;
-  const waits: number[] = [];
+  const waits: { at: number; waitMs: number }[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const at = performance.now();
       await db.transaction(async (t) => {
-        waits.push(performance.now() - at);
+        waits.push({ at, waitMs: performance.now() - at });
         await claimRequests(db, [brid], 1, Math.floor(Date.now() / 1000), t);
         await unclaimRequests(db, [brid], 1, t);
       }, { driverOnly: true });
@@ -51,8 +51,8 @@ async function startProbe(db: Database, everyMs: number): Promise<Probe> {
     async stop() {
       stopped = true;
       await loop;
-      const sorted = [...waits].sort((a, b) => a - b);
-      return { n: waits.length, maxMs: sorted[sorted.length - 1] ?? 0, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0 };
+      const sorted = waits.map((w) => w.waitMs).sort((a, b) => a - b);
+      return { n: waits.length, maxMs: sorted[sorted.length - 1] ?? 0, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0, waits };
     },
   };
 }
@@ -95,6 +95,7 @@ async function runGc(argv: string[], log: (l: string) => void): Promise<Record<s
     const sizeBefore = await databaseSize(db, { analyze: true });
     log(`gc: seeded in ${seedSeconds.toFixed(0)} s, ${(sizeBefore / 2 ** 20).toFixed(0)} MiB; collecting (${values.offline ? 'offline' : 'as the master does'})`);
     const probe = await startProbe(db, 50);
+    const holds: { startedAt: number; heldMs: number }[] = [];
     const started = performance.now();
     lastLog = 0;
     const result = await collectGarbage(db, {
@@ -103,6 +104,7 @@ async function runGc(argv: string[], log: (l: string) => void): Promise<Record<s
       batchSize,
       maxBatchMs,
       ...(values.offline ? {} : { pause: (ms: number) => sleep(Math.max(5, ms)) }),
+      onBatch: (b) => holds.push(b),
       onProgress: (p) => {
         if (performance.now() - lastLog > 10_000) {
           lastLog = performance.now();
@@ -112,14 +114,19 @@ async function runGc(argv: string[], log: (l: string) => void): Promise<Record<s
     });
     const seconds = (performance.now() - started) / 1000;
     const claims = await probe.stop();
+    // Of each claim's wait, the part spent while a janitor batch held the database.
+    const behind = (w: { at: number; waitMs: number }) =>
+      holds.reduce((a, h) => a + Math.max(0, Math.min(w.at + w.waitMs, h.startedAt + h.heldMs) - Math.max(w.at, h.startedAt)), 0);
+    const held = holds.map((h) => h.heldMs).sort((a, b) => a - b);
     const sizeAfter = await databaseSize(db, { analyze: true });
     const file = db.caps.fileBackup ? (await stat(join(dir, 'state.sqlite'))).size : undefined;
     return {
       scenario: 'gc', date: new Date().toISOString(), machine: machineDescription(), db: db.dialect, builds, batchSize, maxBatchMs,
       mode: values.offline ? 'offline' : 'master', seedSeconds: +seedSeconds.toFixed(1), seconds: +seconds.toFixed(1),
       rowsDeleted: result.totalRows, rowsPerSecond: Math.round(result.totalRows / seconds), buildsPerSecond: Math.round((result.rows.builds ?? 0) / seconds),
-      batches: result.batches, longestBatchMs: Math.round(result.longestBatchMs),
+      batches: result.batches, longestBatchMs: Math.round(result.longestBatchMs), p99BatchMs: Math.round(held[Math.floor(held.length * 0.99)] ?? 0),
       claims: claims.n, longestClaimWaitMs: Math.round(claims.maxMs), p99ClaimWaitMs: Math.round(claims.p99Ms),
+      longestWaitBehindJanitorMs: Math.round(Math.max(0, ...claims.waits.map(behind))),
       sizeBefore, sizeAfter, fileSize: file, byTable: result.rows,
     };
   } finally {
@@ -143,8 +150,8 @@ export const scenario: BenchScenario = {
     ctx.print(
       [
         `gc (${r.db}, ${r.mode}): ${r.builds} builds seeded in ${r.seedSeconds} s`,
-        `  deleted ${r.rowsDeleted} rows in ${r.seconds} s: ${r.rowsPerSecond} rows/s (${r.buildsPerSecond} builds/s), ${r.batches} batches, longest ${r.longestBatchMs} ms`,
-        `  claims during the run: ${r.claims}, longest wait ${r.longestClaimWaitMs} ms, p99 ${r.p99ClaimWaitMs} ms`,
+        `  deleted ${r.rowsDeleted} rows in ${r.seconds} s: ${r.rowsPerSecond} rows/s (${r.buildsPerSecond} builds/s), ${r.batches} batches, longest ${r.longestBatchMs} ms, p99 ${r.p99BatchMs} ms`,
+        `  claims during the run: ${r.claims}, longest wait ${r.longestClaimWaitMs} ms (of it behind a janitor batch: ${r.longestWaitBehindJanitorMs} ms), p99 ${r.p99ClaimWaitMs} ms`,
         `  size ${r.sizeBefore} -> ${r.sizeAfter} bytes (sqlite: pages; freed pages are reused or given back by incremental vacuum)`,
       ].join('\n'),
     );
