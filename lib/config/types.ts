@@ -127,7 +127,7 @@ export interface JanitorOptions {
   interval?: Duration;
   /** Most builds (changes, …) deleted per batch (default 500). */
   batchSize?: number;
-  /** Target duration of one batch, the longest a claim waits behind it (default 50). */
+  /** Target duration of one batch in ms, about the longest a claim waits behind it (default 25). */
   maxBatchMs?: number;
 }
 

@@ -15,7 +15,7 @@ import type { WalCheckpointer } from './walCheckpointer.js';
 export interface RunOptions {
   /** Most units (builds, changes …) in one batch (default 500). */
   batchSize?: number;
-  /** The time one batch should take at most (default 50 ms): the longest a claim waits behind it. */
+  /** The time one batch should take at most (default 25 ms): about the longest a claim waits behind it. */
   maxBatchMs?: number;
   /** Called between batches with the last batch's duration; the master sleeps here. */
   pause?: (lastBatchMs: number) => Promise<void>;
@@ -38,7 +38,7 @@ export interface Progress {
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
-export const DEFAULT_MAX_BATCH_MS = 50;
+export const DEFAULT_MAX_BATCH_MS = 25;
 /** The first batch of a phase is this small; sizes then double while batches stay fast. */
 const FIRST_BATCH = 16;
 const MIN_BATCH = 4;
@@ -108,7 +108,7 @@ export class BatchSizer {
   after(elapsedMs: number): void {
     // Not below a few units: on a busy machine a batch's time is mostly round trips, whatever its size.
     if (elapsedMs > this.budgetMs) this.size = Math.max(Math.min(MIN_BATCH, this.max), Math.floor(this.size / 2));
-    else if (elapsedMs < this.budgetMs / 3) this.size = Math.min(this.max, this.size * 2);
+    else if (elapsedMs < this.budgetMs / 4) this.size = Math.min(this.max, this.size * 2);
   }
 }
 

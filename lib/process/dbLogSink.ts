@@ -26,7 +26,14 @@ export function dbLogSink(db: Database, durable: DurableWrites = new DurableWrit
       await durable.run('log lines', async () => {
         const fresh = !state.tried.has(first);
         state.tried.add(first);
-        await appendLogChunks(db, logid, rows, numLines, undefined, { fresh });
+        const t0 = Date.now();
+        try {
+          const n = await appendLogChunks(db, logid, rows, numLines, undefined, { fresh });
+          if (process.env.BM_TRACE) console.log('TRACE append', logid, first, rows.map((r) => [r.first_line, r.last_line]), 'fresh', fresh, 'inserted', n, Date.now() - t0);
+        } catch (err) {
+          if (process.env.BM_TRACE) console.log('TRACE appendFail', logid, first, (err as Error).message, Date.now() - t0);
+          throw err;
+        }
       });
       state.rows += rows.length;
     },
@@ -36,6 +43,12 @@ export function dbLogSink(db: Database, durable: DurableWrites = new DurableWrit
       logs.delete(logid);
       // Several chunks (or an unknown count) may be merged; one cannot.
       if (state && state.rows <= 1 && state.tried.size <= 1) return;
+      if (process.env.BM_TRACE) {
+        const { select } = await import('../db/query.js');
+        console.log('TRACE before compress', logid, JSON.stringify(await select(db, 'SELECT first_line, last_line FROM logchunks WHERE logid = ? ORDER BY first_line', [logid])));
+        const t = await db.transaction((tx) => select(db, 'SELECT first_line, last_line FROM logchunks WHERE logid = ? ORDER BY first_line', [logid], tx), { driverOnly: true });
+        console.log('TRACE before compress (write conn)', logid, JSON.stringify(t));
+      }
       await durable.run('log compression', () => compressLog(db, logid));
     },
   };

@@ -21,6 +21,7 @@ import { registerSse, type SseOptions } from './sse.js';
 import { secretsLookup } from '../master/secrets.js';
 import { serveUi } from './static.js';
 import { registerClassify } from './classify.js';
+import { registerKnownIssueControls } from './api/extensions/history/knownIssuesControl.js';
 import { suggestionsModule } from './api/extensions/suggestions.js';
 
 export function createApp(w: WwwContext, opts: { auth?: AuthService; sse?: SseOptions } = {}): Koa {
@@ -32,6 +33,7 @@ export function createApp(w: WwwContext, opts: { auth?: AuthService; sse?: SseOp
   registerSse(router, w, opts.sse);
   registerIngest(router, w);
   registerClassify(router, w);
+  registerKnownIssueControls(router, w);
   registerRoot(router, [FORCESCHEDULERS]);
   registerForceSchedulers(router, w);
   registerChangeHooks(router, w);

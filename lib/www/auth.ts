@@ -269,7 +269,11 @@ export class AuthService {
   /** Koa middleware putting `identity` (and `session`) into ctx.state, enforcing CSRF and requireLogin. */
   middleware() {
     return async (ctx: Context, next: Next): Promise<void> => {
-      if (SELF_AUTHENTICATED.some((re) => re.test(ctx.path))) return next();
+      if (SELF_AUTHENTICATED.some((re) => re.test(ctx.path))) {
+        // They check their own credentials, but count failures in the same limiter (routes/try.ts).
+        ctx.state.auth = this;
+        return next();
+      }
       this.refresh();
       const { identity, session } = await this.identify(ctx);
       ctx.state.identity = identity;

@@ -16,11 +16,12 @@ export interface HistorySeed {
 }
 
 export async function seedHistory(db: Database, builder = 'linux', workers = ['w1', 'w2']): Promise<HistorySeed> {
-  return {
-    masterid: await findOrCreateMaster(db, 'host:/masters/m', 1000),
-    builderid: await findOrCreateBuilder(db, builder),
-    workers: await Promise.all(workers.map((w) => findOrCreateWorker(db, w))),
-  };
+  const masterid = await findOrCreateMaster(db, 'host:/masters/m', 1000);
+  const builderid = await findOrCreateBuilder(db, builder);
+  // One at a time: ids then follow the names' order (tests compare lists ordered by worker id).
+  const ids: number[] = [];
+  for (const w of workers) ids.push(await findOrCreateWorker(db, w));
+  return { masterid, builderid, workers: ids };
 }
 
 /** A push of one change per revision on `branch`; returns the push and its changes' sourcestamps. */

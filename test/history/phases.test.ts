@@ -4,6 +4,7 @@ import { addLog, appendLogChunks } from '../../lib/db/logs.js';
 import { readStepPhases, stepPhases } from '../../lib/history/phases.js';
 import { encodeChunks } from '../../lib/logs/chunkCodec.js';
 import { forEachDialect } from '../support/databases.js';
+import { startApi } from '../www/api/apiFixture.js';
 import { buildOf, seedHistory } from './failureSeed.js';
 
 const LINES = ['checking out', '::group::configure', 'checking for cc... yes', '=== compile ===', 'cc -c a.c', 'cc -c b.c', '[phase] test', 'ok 1', 'ok 2'];
@@ -44,5 +45,28 @@ forEachDialect('history readStepPhases', (h) => {
       ['compile', 4, 8500],
       ['test', 7, 7500],
     ]);
+  });
+
+  it('answers them over the REST API at /steps/{id}/phases', async () => {
+    const s = await seedHistory(db);
+    const { stepid } = await buildOf(db, s, { workerid: s.workers[0]!, startedAt: 1 });
+    const { logid } = await addLog(db, stepid, 'stdio', 's');
+    await appendLogChunks(db, logid, encodeChunks(LINES.map((l) => `o${l}`), 0, { timestamps: STAMPS }), LINES.length);
+    const { server, get } = await startApi(db);
+    try {
+      const r = await get(`/steps/${stepid}/phases`);
+      expect(r.status).to.equal(200);
+      expect(r.body).to.deep.equal({
+        phases: [
+          { name: 'configure', line: 2, start: 1500, end: 4000, duration_ms: 2500 },
+          { name: 'compile', line: 4, start: 4000, end: 12500, duration_ms: 8500 },
+          { name: 'test', line: 7, start: 12500, end: 20000, duration_ms: 7500 },
+        ],
+        meta: { total: 3 },
+      });
+      expect((await get(`/steps/${stepid + 1000}/phases`)).status).to.equal(404);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -119,6 +119,7 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
     await upgradeDatabase(check);
 
     const { logger, events } = capturingLogger();
+    if (process.env.BM_OUTAGE_DEBUG) cleanups.push(async () => console.log(events().filter((e) => (e.level as number) >= 40)));
     master = await Master.start({ basedir: dir, sshBackoff: { baseMs: 100, maxMs: 500 }, logger });
     const { bsid, brids } = await submitRequests(check);
     expect(brids).to.have.length(3);
@@ -159,6 +160,7 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
       // Stored stdout lines carry the channel prefix 'o'; the header echoes the command, which also holds the tag.
       const numbered = new RegExp(`^o${tag} (\\d+)$`);
       const numbers = lines.map((l) => numbered.exec(l)?.[1]).filter((n) => n !== undefined).map(Number);
+      if (process.env.BM_OUTAGE_DEBUG) console.log('DIR', dir, 'step', steps[1]!.id);
       const missing = Array.from({ length: want }, (_, i) => i + 1).filter((n) => !numbers.includes(n));
       expect(numbers.length, `${builder!.name}: every numbered line stored once (missing ${missing.join(' ')})`).to.equal(want);
       expect(numbers, 'in order, none missing, none twice').to.deep.equal(Array.from({ length: want }, (_, i) => i + 1));
@@ -210,11 +212,11 @@ describe('DB outage in the middle of builds (real master, real sshd)', function 
         const sqlite3 = require('sqlite3');
         const db = new sqlite3.Database(process.argv[1]);
         db.configure('busyTimeout', 30000);
-        db.exec('BEGIN EXCLUSIVE', (err) => {
+        db.exec(process.env.NOLOCK ? 'SELECT 1' : 'BEGIN EXCLUSIVE', (err) => {
           if (err) { console.error(err.message); process.exit(1); }
           const t0 = Date.now();
           console.log('locked');
-          setTimeout(() => db.exec('COMMIT', () => db.close(() => { console.log('unlocked ' + (Date.now() - t0)); })), ${OUTAGE_MS});
+          setTimeout(() => db.exec(process.env.NOLOCK ? 'SELECT 1' : 'COMMIT', () => { console.log('unlocked ' + (Date.now() - t0)); setTimeout(() => db.close(), Number(process.env.CLOSE_DELAY ?? 0)); }), ${OUTAGE_MS});
         });`;
       const child = spawn(process.execPath, ['-e', script, join(dir!, 'state.sqlite')], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
       locker = child;

@@ -171,6 +171,12 @@ describe('web UI (headless Chromium)', function () {
     expect(marked).to.deep.equal([ERROR_LINE]);
     expect(await page.textContent(`${href} .text`)).to.equal(ERROR_LINE);
     expect(await page.textContent('.build-head .pill')).to.equal('failure');
+    // Its steps with their durations, and its properties.
+    const durations = await page.$$eval('details.step .duration', (ds) => ds.map((d) => d.textContent ?? ''));
+    expect(durations.length).to.be.greaterThan(1);
+    for (const d of durations) expect(d).to.match(/ (ms|s|min)$/);
+    const props = await page.$$eval('table.props tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')?.textContent));
+    expect(props).to.include.members(['buildername', 'buildnumber', 'workername']);
     await screenshot(page, 'build-failed');
     await page.click('ul.failure-list li a');
     expect(await page.evaluate(() => location.hash)).to.equal(href);
@@ -263,6 +269,10 @@ describe('web UI (headless Chromium)', function () {
     const workerNames = row!.workers.split(', ').map((w) => w.replace(/ ×\d+$/, ''));
     expect(workerNames.length).to.be.greaterThan(0);
     for (const w of workerNames) expect(WORKERS as readonly string[]).to.include(w);
+    // First seen: the build it first occurred in, as the history recorded it.
+    const firstSeen = await page.getAttribute('table.signatures tbody tr:has(td.sig:has-text("frobnicate")) td:nth-child(3) a', 'href');
+    const { signatures } = await api<{ signatures: { signature: string; first_buildid: number }[] }>('signatures');
+    expect(firstSeen).to.equal(`/builds/${signatures.find((x) => x.signature.includes('frobnicate'))!.first_buildid}`);
     // Read-only until logged in: no classify action.
     expect(await page.$('table.signatures .classify')).to.equal(null);
     await screenshot(page, 'failures');

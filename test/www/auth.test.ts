@@ -148,6 +148,17 @@ describe('www: authentication and roles', function () {
     expect(master.owners).to.deep.equal(['alice', 'bot']);
   });
 
+  it('binds 127.0.0.1 unless www.host says otherwise', async () => {
+    master = new RecordingMaster(configOf({}));
+    server = await WwwServer.start(master, silentLogger(), { port: 0 });
+    expect(master.config.www.host).to.equal('127.0.0.1');
+    expect(server.host).to.equal('127.0.0.1');
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/v2/forceschedulers`)).status).to.equal(200);
+    await server.stop();
+    server = undefined;
+    expect(configOf({ host: '0.0.0.0' }).www.host).to.equal('0.0.0.0');
+  });
+
   it('reads are anonymous by default; requireLogin makes /api and /sse need a login', async () => {
     await serve();
     expect((await fetch(`${base}/api/v2/forceschedulers`)).status).to.equal(200);
@@ -270,6 +281,10 @@ describe('www: authentication and roles', function () {
     expect(authz.check(user('carl', ['control']), 'workers.pause').allowed).to.equal(false);
     expect(authz.check(user('root', ['admin']), 'workers.pause').allowed).to.equal(true);
     expect(authz.check(user('ian', ['ingest']), 'ingest').allowed).to.equal(true);
+    // try and classify have roles of their own: control is not enough.
+    expect(authz.check(user('carl', ['control']), 'classify')).to.deep.equal({ allowed: false, status: 403, message: "you need to have role 'classify'" });
+    expect(authz.check(user('carl', ['control']), 'try')).to.deep.equal({ allowed: false, status: 403, message: "you need to have role 'try'" });
+    expect(authz.check(user('cleo', ['classify']), 'classify').allowed).to.equal(true);
     expect(authz.check({ via: 'anonymous', roles: [] }, 'ingest')).to.deep.equal({ allowed: false, status: 401, message: 'authentication required' });
   });
 });

@@ -110,7 +110,10 @@ describe('www: control over JSON-RPC (real master, real sshd)', function () {
   it('rebuild: a new buildset with the same stamps and properties for that builder only, which runs', async () => {
     const { buildid, brid } = await forceRunning('quick');
     await finished(buildid);
-    const res = await rpc(`builders/quick/builds/${(await getBuild(master!.db, buildid))!.number}`, 'rebuild');
+    const path = `builders/quick/builds/${(await getBuild(master!.db, buildid))!.number}`;
+    expect((await rpc(path, 'rebuild', {}, {})).status).to.equal(401);
+    expect((await rpc(path, 'rebuild', {}, BOB)).status).to.equal(403);
+    const res = await rpc(path, 'rebuild');
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     const [bsid, brids] = res.body.result as [number, Record<string, number>];
     const quickId = master!.builderIds().get('quick')!;
@@ -144,7 +147,11 @@ describe('www: control over JSON-RPC (real master, real sshd)', function () {
     await bsComplete;
 
     // Graceful stop: no new build either, shown as graceful; unpause undoes both.
+    expect((await rpc('workers/w1', 'unpause', {}, {})).status).to.equal(401);
+    expect((await rpc('workers/w1', 'unpause', {}, BOB)).status).to.equal(403);
     expect((await rpc('workers/w1', 'unpause')).status).to.equal(200);
+    expect((await rpc('workers/w1', 'stop', {}, {})).status).to.equal(401);
+    expect((await rpc('workers/w1', 'stop', {}, BOB)).status).to.equal(403);
     expect((await rpc('workers/w1', 'stop')).status).to.equal(200);
     const w = await getWorker(master!.db, master!.workers.get('w1')!.workerid);
     expect([w!.paused, w!.graceful]).to.deep.equal([false, true]);

@@ -15,7 +15,7 @@ import { readLines } from '../../lib/logs/chunkCodec.js';
 import { Master } from '../../lib/master/master.js';
 import { FAILURE } from '../../lib/process/results.js';
 import { hashPassword } from '../../lib/www/passwords.js';
-import { configSource, freePort, makeMasterDir, removeDir } from '../master/masterDir.js';
+import { configSource, freePort, makeMasterDir, removeDir, until } from '../master/masterDir.js';
 import { forEachDialect } from '../support/databases.js';
 
 const TOKEN = 'ingest-token-for-tests';
@@ -110,6 +110,13 @@ forEachDialect('www: ingestion of jobs run elsewhere', (h) => {
     // The push's row in the grid has the build.
     const push = (await api(`pushes/${pushid}`)).pushes[0];
     expect(push.builds.map((b: { buildid: number }) => b.buildid)).to.include(out.buildid);
+    // And the history: the analyzer parses its log as it does ours, into a failure signature.
+    const failures = await until(async () => {
+      const f = (await api(`builds/${out.buildid}/failures`)).failures as { text: string; signatureid: number }[];
+      return f.length > 0 ? f : undefined;
+    }, 'the ingested error line in the history');
+    expect(failures.map((f) => f.text)).to.deep.equal(['error: it broke']);
+    expect((await api(`signatures/${failures[0]!.signatureid}`)).signatures[0].first_buildid).to.equal(out.buildid);
 
     // A second job of the builder is its build #2, times received stamped on lines without any.
     const t0 = Date.now();

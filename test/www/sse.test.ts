@@ -103,18 +103,20 @@ describe('www: live events (SSE)', function () {
 
   it('streams the bus events of the topics asked for, Buildbot-shaped, after a handshake', async () => {
     await serve();
-    const s = await open('/sse?topic=builds.*.finished&topic=logs/*/append');
+    const s = await open('/sse?topic=builds.*.finished&topic=logs/*/append&topic=steps.*.started');
     expect(s.res.statusCode).to.equal(200);
     expect(s.res.headers['content-type']).to.equal('text/event-stream');
     await s.until(() => s.events().length === 1);
     expect(s.events()[0]!.event).to.equal('handshake');
-    expect(bus.live).to.equal(2);
+    expect(bus.live).to.equal(3);
     bus.publish(['builds', '1', 'new'], { buildid: 1 });
+    bus.publish(['steps', '3', 'started'], { stepid: 3 });
     bus.publish(['steps', '3', 'finished'], { stepid: 3 });
     bus.publish(['builds', '1', 'finished'], { buildid: 1, results: 0 });
     bus.publish(['logs', '7', 'append'], { logid: 7, firstLine: 0, lines: ['ohello'], timestamps: [1700000000123] });
-    await s.until(() => s.events().length === 3);
+    await s.until(() => s.events().length === 4);
     expect(s.events().slice(1).map((e) => [e.event, JSON.parse(e.data)])).to.deep.equal([
+      ['event', { key: ['steps', '3', 'started'], message: { stepid: 3 } }],
       ['event', { key: ['builds', '1', 'finished'], message: { buildid: 1, results: 0 } }],
       ['event', { key: ['logs', '7', 'append'], message: { logid: 7, firstLine: 0, lines: ['ohello'], timestamps: [1700000000123] } }],
     ]);

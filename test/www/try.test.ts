@@ -4,9 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ResolvedConfig } from '../../lib/config/resolved.js';
+import type { ResolvedConfig, ResolvedWwwAuth } from '../../lib/config/resolved.js';
 import { SchedulerManager } from '../../lib/schedulers/manager.js';
 import { createApp } from '../../lib/www/app.js';
+import { AuthService, tryUsers } from '../../lib/www/auth.js';
+import { hashPassword } from '../../lib/www/passwords.js';
 import { silentLogger } from '../../lib/util/log.js';
 import { scheduler, SchedulerHarness } from '../schedulers/harness.js';
 import { runCli } from '../support/cli.js';
@@ -28,14 +30,18 @@ forEachDialect('www/try and buildmaster try', (h) => {
     schedulers = undefined;
   });
 
-  async function serve(): Promise<{ x: SchedulerHarness; base: string }> {
+  /** `auth`: www.auth users (the Try endpoint then accepts those whose roles allow 'try'). */
+  async function serve(auth?: ResolvedWwwAuth): Promise<{ x: SchedulerHarness; base: string }> {
     const x = await SchedulerHarness.create(await h.open(), { builders: ['linux', 'mac', 'other'] });
     schedulers = await SchedulerManager.start(x.deps(), [
       scheduler('Try', { name: 'try', builderNames: ['linux', 'mac'], userpass: [['alice', 'wonder']], token: 'tok-1' }),
     ]);
-    const config = { www: { host: '127.0.0.1', port: 0, users: [{ username: 'admin', password: 'root' }] }, schedulers: [] } as unknown as ResolvedConfig;
+    const config = { www: { host: '127.0.0.1', port: 0, users: auth ? [] : [{ username: 'admin', password: 'root' }], ...(auth ? { auth } : {}) }, schedulers: [] } as unknown as ResolvedConfig;
     const master = { config, force: async () => ({ bsid: 0, brids: {} }), builderIds: () => x.builderIds, schedulers };
-    const app = createApp({ master, logger: silentLogger(), users: config.www.users });
+    const service = new AuthService(config);
+    const app = auth
+      ? createApp({ master, logger: silentLogger(), get users() { return tryUsers(service); } }, { auth: service })
+      : createApp({ master, logger: silentLogger(), users: config.www.users });
     server = createServer(app.callback());
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     return { x, base: `http://127.0.0.1:${(server.address() as { port: number }).port}/` };
@@ -85,6 +91,28 @@ forEachDialect('www/try and buildmaster try', (h) => {
     ]);
     expect(sets[0]!.sourcestamps[0]).to.include({ branch: 'main', revision: 'abc' });
     expect(Buffer.from(sets[1]!.sourcestamps[0]!.patch!.patch_base64, 'base64').toString()).to.equal(diff);
+  });
+
+  it('a www.auth user needs a role allowing try', async () => {
+    const { x, base } = await serve({
+      users: [
+        { username: 'tina', passwordHash: await hashPassword('t-pass'), roles: ['try'] },
+        { username: 'carl', passwordHash: await hashPassword('c-pass'), roles: ['control'] },
+      ],
+      tokens: [],
+      requireLogin: false,
+    });
+    expect((await post(base, { patch: diff }, basic('carl', 'c-pass'))).status).to.equal(401);
+    expect(await x.buildsetCount()).to.equal(0);
+    expect((await post(base, { patch: diff }, basic('tina', 'wrong'))).status).to.equal(401);
+    expect((await post(base, { patch: diff }, basic('tina', 't-pass'))).status).to.equal(201);
+    expect((await x.buildsets()).map((b) => b.reason)).to.deep.equal(["'try' job by user tina"]);
+    // Refused credentials count in the login limiter as elsewhere: after 5 within a minute, 429.
+    for (let i = 0; i < 3; i++) expect((await post(base, { patch: diff }, basic('tina', `guess${i}`))).status).to.equal(401);
+    const limited = await post(base, { patch: diff }, basic('tina', 't-pass'));
+    expect(limited.status).to.equal(429);
+    expect(Number(limited.headers.get('retry-after'))).to.be.greaterThan(0);
+    expect(await x.buildsetCount()).to.equal(1);
   });
 
   it("`buildmaster try` sends the working tree's diff against where the branch left its upstream", async () => {

@@ -16,6 +16,7 @@ import { claimRequests, unclaimRequests } from '../../../lib/db/buildrequests.js
 import { addBuildset } from '../../../lib/db/buildsets.js';
 import { openDatabase, type Database } from '../../../lib/db/connection.js';
 import { collectGarbage, databaseSize } from '../../../lib/db/janitor.js';
+import { DEFAULT_MAX_BATCH_MS } from '../../../lib/db/janitorRun.js';
 import { upgradeDatabase } from '../../../lib/db/migrate.js';
 import { sleep } from '../../../lib/util/backoff.js';
 import { machineDescription } from '../../support/procStats.js';
@@ -72,7 +73,7 @@ async function runGc(argv: string[], log: (l: string) => void): Promise<Record<s
   });
   const builds = intOption('builds', values.builds, 1_000_000, 1);
   const batchSize = intOption('batch-size', values['batch-size'], 500, 1);
-  const maxBatchMs = intOption('max-batch-ms', values['max-batch-ms'], 50, 1);
+  const maxBatchMs = intOption('max-batch-ms', values['max-batch-ms'], DEFAULT_MAX_BATCH_MS, 1);
   const dir = await mkdtemp(join(tmpdir(), 'bm-bench-gc-'));
   const url = values['db-url'] ?? 'sqlite:///state.sqlite';
   const db = await openDatabase({ url, basedir: dir });
@@ -140,7 +141,7 @@ export const scenario: BenchScenario = {
   name: 'gc',
   usage:
     'gc: the janitor deleting N old builds (15 rows each) while a claim runs every 50 ms: rows deleted per second and the longest claim wait. ' +
-    'Options: --builds N (1000000), --batch-size N (500), --max-batch-ms MS (50), --offline (no pauses, as cleanupdb), --db-url URL (default a temp sqlite file; ' +
+    'Options: --builds N (1000000), --batch-size N (500), --max-batch-ms MS (25), --offline (no pauses, as cleanupdb), --db-url URL (default a temp sqlite file; ' +
     'a MySQL URL must name an empty database), --keep.',
   byDefault: false,
   async run(ctx) {

@@ -24,6 +24,12 @@ export interface SqlSource {
    * row exists. A total whose conditions are all on those is counted through countCache.
    */
   counting?: { table: string; id: string; stable: readonly string[] };
+  /**
+   * A unique column put last in an `order=` that does not name it, so ties (equal priorities, say)
+   * come in id order, as Buildbot's do, and pages do not overlap. Only where no index must carry
+   * the order (a tie-break column can stop an index from serving ORDER BY).
+   */
+  tiebreak?: string;
 }
 
 /** A WHERE condition the endpoint adds (from the path), with its parameters. */
@@ -91,7 +97,8 @@ export async function selectPage<Row>(db: Database, src: SqlSource, spec: Result
     return col ? `${col}${desc ? ' DESC' : ''}` : undefined;
   });
   const w = whereClause(conds);
-  const sqlOrder = orderSql.length > 0 && orderSql.every((o) => o !== undefined) ? orderSql.join(', ') : defaultOrder;
+  const tie = src.tiebreak && !orderSql.some((o) => o === src.tiebreak || o === `${src.tiebreak} DESC`) ? [src.tiebreak] : [];
+  const sqlOrder = orderSql.length > 0 && orderSql.every((o) => o !== undefined) ? [...orderSql, ...tie].join(', ') : defaultOrder;
   const base = `SELECT ${src.select} FROM ${src.from}${w.sql}${sqlOrder ? ` ORDER BY ${sqlOrder}` : ''}`;
   if (unmatched.length > 0 || orderSql.some((o) => o === undefined)) {
     // Some of it must be done in memory: fetch every matching row (as Buildbot does).

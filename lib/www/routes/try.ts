@@ -13,7 +13,7 @@
 import type { Router, RouterContext } from '@koa/router';
 import type { Context } from 'koa';
 import { TryJobError, type TryJob, type TryScheduler } from '../../schedulers/try.js';
-import { identityOf, passwordMatches, type AuthService } from '../auth.js';
+import { clientAddress, identityOf, passwordMatches, type AuthService } from '../auth.js';
 import type { WwwContext } from '../context.js';
 import { sendData } from './data.js';
 
@@ -44,6 +44,34 @@ function fail(ctx: Context, status: number, error: string, headers: Record<strin
 }
 
 class BadRequest extends Error {}
+
+/**
+ * Wrong Try credentials count against the login limiter as the others do (auth.ts), since a
+ * www.auth user's password is accepted here too: the seconds to wait, 0 when one may try.
+ */
+function throttled(ctx: Context): number {
+  const auth = ctx.state.auth as AuthService | undefined;
+  return auth ? auth.limiter.retryAfterSeconds(clientAddress(ctx)) : 0;
+}
+
+function countFailure(ctx: Context): void {
+  if (ctx.get('authorization')) (ctx.state.auth as AuthService | undefined)?.limiter.recordFailure(clientAddress(ctx));
+}
+
+/** Undefined when the caller may go on; else the refusal has been answered. */
+async function authenticateOrRefuse(ctx: Context, w: WwwContext, schedulers: readonly TryScheduler[], challenge: Record<string, string>): Promise<string | undefined> {
+  const wait = throttled(ctx);
+  if (wait > 0) {
+    fail(ctx, 429, 'too many failed logins; try again later', { 'Retry-After': String(wait) });
+    return undefined;
+  }
+  const who = await authenticate(ctx, w, schedulers);
+  if (who === undefined) {
+    countFailure(ctx);
+    fail(ctx, 401, 'authentication required', challenge);
+  }
+  return who;
+}
 
 async function readJson(ctx: Context): Promise<Record<string, unknown>> {
   if (ctx.request.type !== 'application/json') throw new BadRequest('send the job as application/json');
@@ -129,7 +157,7 @@ export function registerTry(router: Router, w: WwwContext): void {
 
   router.get('/api/v2/try', async (ctx: RouterContext) => {
     const all = tryList(w);
-    if ((await authenticate(ctx, w, all)) === undefined) return fail(ctx, 401, 'authentication required', challenge);
+    if ((await authenticateOrRefuse(ctx, w, all, challenge)) === undefined) return;
     const schedulers = all.map((s) => ({ name: s.name, builderNames: s.config.builderNames.filter((b) => typeof b === 'string') }));
     sendData(ctx, { try: schedulers, meta: { total: schedulers.length } });
   });
@@ -139,8 +167,8 @@ export function registerTry(router: Router, w: WwwContext): void {
     const name = ctx.params.scheduler;
     const sched = all?.tryScheduler(name);
     // An unknown name is reported only to those who could use some Try scheduler.
-    const who = await authenticate(ctx, w, sched ? [sched] : tryList(w));
-    if (who === undefined) return fail(ctx, 401, 'authentication required', challenge);
+    const who = await authenticateOrRefuse(ctx, w, sched ? [sched] : tryList(w), challenge);
+    if (who === undefined) return;
     if (!sched) {
       const names = all?.tryNames() ?? [];
       const why = name !== undefined ? `no Try scheduler named '${name}'` : names.length ? `name the Try scheduler: /api/v2/try/<name> (${names.join(', ')})` : 'this master has no Try scheduler';

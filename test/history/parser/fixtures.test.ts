@@ -44,6 +44,20 @@ const FIXTURES: Record<string, Expected> = {
     tests: { failed: ['tests::it_fails', 'tests::it_panics'], passed: 3, failedCount: 2, skipped: 0 },
     notFound: ['warning: unused variable: `unused_error`', 'error: test failed, to rerun pass', 'test tests::error_handling_works ... ok', 'test result: FAILED.'],
   },
+  'clang.log': {
+    errors: [
+      [9, "main.c:7:12: error: use of undeclared identifier 'undefined_var'"],
+      [13, 'make: *** [Makefile:4: main.o] Error 1'],
+      [15, "werr.c:2:9: error: unused variable 'unused_errno' [-Werror,-Wunused-variable]"],
+      [19, 'make: *** [Makefile:6: werr.o] Error 1'],
+      [21, "widget.cpp:5:10: fatal error: 'missing/header.h' file not found"],
+      [25, 'make: *** [Makefile:8: widget.o] Error 1'],
+      [28, "app.c:(.text+0x15): undefined reference to `helper'"],
+      [30, 'make: *** [Makefile:10: app] Error 1'],
+    ],
+    tests: { failed: [], passed: null, failedCount: undefined, skipped: null },
+    notFound: ["warning: variable 'error_count' is uninitialized", "note: initialize the variable 'error_count'", '1 warning and 1 error generated.', '1 error generated.', 'clang: error: linker command failed', 'in function `main', '0 errors generated.', "make: Target 'all' not remade because of errors."],
+  },
   'cmake-configure-error.log': {
     errors: [
       [7, 'CMake Error at CMakeLists.txt:3 (find_package):'],

@@ -86,4 +86,69 @@ forEachDialect('data API: every endpoint', (h) => {
     }
     expect(checked).to.be.greaterThan(100);
   });
+
+  /** Field kinds a filter compares and an order sorts. */
+  const COMPARABLE = new Set(['integer', 'datetime', 'string', 'identifier', 'boolean']);
+  /** Extension collections whose field-named parameters mean something else (they restrict counts). */
+  const OWN_PARAMS = new Set(['/signatures', '/signature_counts', '/signatures/n:signatureid/counts']);
+
+  it('filters (eq, ne, lt/gt), orders and pages every collection on its fields; a bad filter value is 400 saying why', async () => {
+    let checked = 0;
+    for (const { text, endpoint } of createApi().paths()) {
+      if (endpoint.kind !== 'collection' || EMPTY_OK.has(text) || NO_DATA.test(text) || OWN_PARAMS.has(text) || text === '/') continue;
+      const base = REQUIRED[text] ? `${fill(text)}?${REQUIRED[text]}` : fill(text);
+      const all = await get(base);
+      expect(all.status, base).to.equal(200);
+      const plural = endpoint.type.plural;
+      const items = all.body[plural] as Record<string, unknown>[];
+      if (items.length === 0) continue;
+      const fields = Object.entries(endpoint.type.fields).filter(([name, f]) => COMPARABLE.has(f.kind) && items.some((i) => i[name] !== null && i[name] !== undefined));
+      const intField = fields.find(([, f]) => f.kind === 'integer' || f.kind === 'datetime');
+      const [name, field] = intField ?? fields[0]!;
+      const value = items.find((i) => i[name] !== null && i[name] !== undefined)![name];
+      const q = (query: string) => get(withQuery(base, query));
+
+      const eq = await q(`${name}=${String(value)}`);
+      expect(eq.status, `${base} ${name}=`).to.equal(200);
+      expect(eq.body[plural].length, `${base} ${name}=${String(value)}`).to.be.greaterThan(0);
+      for (const i of eq.body[plural]) expect(i[name], `${base} ${name}=${String(value)}`).to.equal(value);
+      const ne = await q(`${name}__ne=${String(value)}`);
+      expect(ne.status, `${base} ${name}__ne`).to.equal(200);
+      for (const i of ne.body[plural]) expect(i[name], `${base} ${name}__ne=${String(value)}`).to.not.equal(value);
+      expect(eq.body[plural].length + ne.body[plural].length, `${base} eq + ne`).to.be.at.most(items.length);
+
+      if (intField) {
+        const v = value as number;
+        const lt = await q(`${name}__lt=${v}`);
+        const ge = await q(`${name}__ge=${v}`);
+        for (const i of lt.body[plural]) expect(i[name] as number, `${base} ${name}__lt`).to.be.below(v);
+        for (const i of ge.body[plural]) expect(i[name] as number, `${base} ${name}__ge`).to.be.at.least(v);
+        for (const dir of ['', '-']) {
+          const sorted = await q(`order=${dir}${name}`);
+          expect(sorted.status, `${base} order=${dir}${name}`).to.equal(200);
+          const got = (sorted.body[plural] as Record<string, unknown>[]).map((i) => i[name]).filter((x): x is number => typeof x === 'number');
+          const want = [...got].sort((a, b) => (dir ? b - a : a - b));
+          expect(got, `${base} order=${dir}${name}`).to.deep.equal(want);
+        }
+        const bad = await q(`${name}__gt=abc`);
+        expect(bad.status, `${base} ${name}__gt=abc`).to.equal(400);
+        expect(bad.body.error, base).to.include(name).and.include("'abc' is not an integer");
+      }
+
+      const page = await q('limit=1&offset=0');
+      expect(page.status, `${base} limit=1`).to.equal(200);
+      expect(page.body[plural], `${base} limit=1`).to.have.length(1);
+      const past = await q(`offset=${items.length}`);
+      expect(past.body[plural], `${base} offset=${items.length}`).to.deep.equal([]);
+      if (items.length > 1) {
+        const second = await q('limit=1&offset=1');
+        expect(second.body[plural], `${base} limit=1&offset=1`).to.have.length(1);
+        expect(second.body[plural][0], `${base} pages differ`).to.not.deep.equal(page.body[plural][0]);
+      }
+      const badOp = await q(`${name}__like=x`);
+      expect(badOp.status, `${base} ${name}__like`).to.equal(400);
+      checked++;
+    }
+    expect(checked).to.be.greaterThan(40);
+  });
 });

@@ -44,6 +44,7 @@ const SOURCE: SqlSource = {
     claimed_by_masterid: 'c.masterid',
     claimed: '(c.claimed_at IS NOT NULL)',
   },
+  tiebreak: 'br.id',
 };
 
 interface Row {

@@ -1,6 +1,7 @@
 /**
  * Our extension: known issues (lib/history/knownIssues.ts), the rules that label failure
- * signatures: /known_issues (active ones; `all=1` with inactive) and /known_issues/{id}.
+ * signatures: /known_issues (active ones; `all=1` with inactive) and /known_issues/{id}. Adding,
+ * changing and deleting them: knownIssuesControl.ts (JSON-RPC POSTs).
  */
 import { getKnownIssue, listKnownIssues, type KnownIssue } from '../../../../history/knownIssues.js';
 import type { Item } from '../../applySpec.js';
@@ -25,7 +26,8 @@ const KNOWN_ISSUE = {
   },
 };
 
-function toItem(k: KnownIssue): Item {
+/** A known issue as the API shows it (also the result of the known-issue controls, knownIssuesControl.ts). */
+export function knownIssueItem(k: KnownIssue): Item {
   return {
     known_issueid: k.id,
     title: k.title,
@@ -49,7 +51,7 @@ export const knownIssuesModule: ApiModule = {
       params: ['all'],
       get: async (r) => {
         const all = ['1', 'true', 'yes', 'on'].includes((strParam(r.extra, 'all') ?? '').toLowerCase());
-        return { items: (await listKnownIssues(r.db, { includeInactive: all })).map(toItem) };
+        return { items: (await listKnownIssues(r.db, { includeInactive: all })).map(knownIssueItem) };
       },
     },
     {
@@ -58,7 +60,7 @@ export const knownIssuesModule: ApiModule = {
       paths: '/known_issues/n:known_issueid',
       get: async (r) => {
         const k = await getKnownIssue(r.db, r.args.known_issueid as number);
-        return k && toItem(k);
+        return k && knownIssueItem(k);
       },
     },
   ],

@@ -4,6 +4,8 @@
  *   /trends/build_durations?per=day|build        daily {t, count, mean, min, max} or per build
  *   /trends/step_durations?step_name=S&per=…     the same for one step name
  *   /trends/failure_rates?by=day|builder|worker|branch   {key, builds, failed, rate}
+ *   /steps/{id}/phases                           phases inside a step from its log's timestamps
+ *                                                {name, line, start, end, duration_ms} (ms since epoch)
  */
 import {
   buildDurationsByDay,
@@ -13,6 +15,8 @@ import {
   stepDurationsByDay,
   stepDurationsPerBuild,
 } from '../../../../history/trends.js';
+import { readStepPhases } from '../../../../history/phases.js';
+import { getStep } from '../../../../db/steps.js';
 import { ApiError } from '../../apiError.js';
 import { F } from '../../fields.js';
 import type { ApiModule, ApiRequest, ListResult } from '../../types.js';
@@ -22,6 +26,11 @@ const DURATION = {
   name: 'duration',
   plural: 'durations',
   fields: { t: F.date(), count: F.int(), mean: F.obj(), min: F.obj(), max: F.obj(), buildid: F.int(), workerid: F.int(true), duration: F.obj(), results: F.int(true) },
+};
+const PHASE = {
+  name: 'phase',
+  plural: 'phases',
+  fields: { name: F.str(), line: F.int(), start: F.int(), end: F.int(), duration_ms: F.int() },
 };
 const RATE = { name: 'rate', plural: 'rates', fields: { key: F.str(true), builds: F.int(), failed: F.int(), rate: F.obj() } };
 
@@ -51,6 +60,17 @@ export const trendsModule: ApiModule = {
         const by = choiceParam(r.extra, 'by', ['day', 'builder', 'worker', 'branch'] as const, 'day');
         const rows = by === 'day' ? await failureRateByDay(r.db, f) : await failureRatesBy(r.db, { ...f, by });
         return { items: rows.map((x) => ({ ...x })) };
+      },
+    },
+    {
+      type: PHASE,
+      kind: 'collection',
+      paths: '/steps/n:stepid/phases',
+      get: async (r) => {
+        const stepid = r.args.stepid as number;
+        if (!(await getStep(r.db, stepid))) return undefined;
+        const phases = await readStepPhases(r.db, stepid);
+        return { items: phases.map((p) => ({ name: p.name, line: p.line, start: p.start, end: p.end, duration_ms: p.durationMs })) };
       },
     },
   ],
