@@ -30,6 +30,13 @@ export function dbLogSink(db: Database, durable: DurableWrites = new DurableWrit
         try {
           const n = await appendLogChunks(db, logid, rows, numLines, undefined, { fresh });
           if (process.env.BM_TRACE) console.log('TRACE append', logid, first, rows.map((r) => [r.first_line, r.last_line]), 'fresh', fresh, 'inserted', n, Date.now() - t0);
+          if (process.env.BM_TRACE && Date.now() - t0 > 1000) {
+            const { select } = await import('../db/query.js');
+            const probe = async (label: string) => console.log('TRACE probe', label, logid, first, JSON.stringify(await select(db, 'SELECT first_line FROM logchunks WHERE logid = ? AND first_line = ?', [logid, first])));
+            await probe('now');
+            setTimeout(() => void probe('+1s'), 1000);
+            setTimeout(() => void probe('+3s'), 3000);
+          }
         } catch (err) {
           if (process.env.BM_TRACE) console.log('TRACE appendFail', logid, first, (err as Error).message, Date.now() - t0);
           throw err;
