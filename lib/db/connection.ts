@@ -206,25 +206,19 @@ export class Database {
   private async ownTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
     const conn = await this.writeConnection();
     const exec = (sql: string) => sqliteExec(conn, sql);
-    const tb = Date.now();
-    await exec(this.caps.immediateTransactions ? 'BEGIN IMMEDIATE' : 'BEGIN').catch((e) => {
-      if (process.env.BM_TRACE) console.log('TRACE beginFail', (e as Error).message, Date.now() - tb, new Error().stack?.split('\n').slice(2, 9).join(' | '));
-      throw e;
-    });
+    await exec(this.caps.immediateTransactions ? 'BEGIN IMMEDIATE' : 'BEGIN');
     const t = { connection: conn } as unknown as Transaction;
     const scope = { db: this, running: true };
     let result: T;
     try {
       result = await insideTransaction.run(scope, () => fn(t)).finally(() => (scope.running = false));
     } catch (err) {
-      if (process.env.BM_TRACE) console.log('TRACE txFail', (err as Error).message);
-      await exec('ROLLBACK').catch((e) => process.env.BM_TRACE && console.log('TRACE rollbackFail', (e as Error).message));
+      await exec('ROLLBACK').catch(() => undefined);
       throw err;
     }
     try {
       await exec('COMMIT');
     } catch (err) {
-      if (process.env.BM_TRACE) console.log('TRACE commitFail', (err as Error).message);
       // A COMMIT that failed (SQLITE_BUSY, I/O) leaves the transaction open: end it.
       await exec('ROLLBACK').catch(() => undefined);
       throw err;

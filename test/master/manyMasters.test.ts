@@ -78,6 +78,9 @@ forEachDialect('multi-master: 3 master processes, 1,000 requests, 4 builders, 6 
     expect(duplicates, 'requests with two successful builds').to.deep.equal([]);
     const built = await select<{ buildrequestid: number }>(db, 'SELECT DISTINCT buildrequestid FROM builds WHERE results = ?', [SUCCESS]);
     expect(built).to.have.length(REQUESTS);
+    // Not even a failed or retried second build: one build row per request.
+    const [total] = await select<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM builds');
+    expect(Number(total!.n), 'builds in all').to.equal(REQUESTS);
     const unfinished = await select<{ id: number }>(db, 'SELECT id FROM builds WHERE complete_at IS NULL');
     expect(unfinished).to.deep.equal([]);
 

@@ -23,6 +23,8 @@ import { makeMasterDir, removeDir, trust, until } from './masterDir.js';
  * Locks and slave hosts across two `buildmaster start --nodaemon` processes on one database:
  *  - an exclusive MasterLock taken by the steps of builders on two masters (each driving its own
  *    slave host): the step timestamps, printed by the commands themselves, never overlap;
+ *  - an exclusive WorkerLock shared by a builder on each master, on the one worker both list (see
+ *    the reasoning above that test): held by each master in turn, steps never overlap;
  *  - two masters configured with the same slave host: only one drives it; a WorkerLock held by a
  *    build of a master killed with -9 is released when that master is declared dead, and the other
  *    master then takes the host over and runs the retried build under the same lock.
@@ -147,6 +149,72 @@ forEachDialect('locks and workers across two master processes', (h) => {
     expect(new Set(all.map((x) => x.masterid))).to.deep.equal(new Set([aId, bId]));
     const spans = await Promise.all(all.map((x) => span(x.id)));
     expect(spans.every((s) => s !== undefined)).to.equal(true);
+    expectDisjoint(spans as [bigint, bigint][]);
+    expect(await getLockHolders(db)).to.deep.equal([]);
+  });
+
+  /*
+   * "An exclusive WorkerLock shared by builders on two masters" (issue 5). A WorkerLock has one
+   * instance per worker (Buildbot's getLockForWorker; here the `locks` row (WorkerLock, name,
+   * workerid)), so builders on two masters share an instance only when both run on the same worker.
+   * The same host reached under two worker names would be two instances, which never exclude each
+   * other: that is not sharing. And a worker is driven by one master at a time (worker_claims), so
+   * at any moment the builds under the instance all belong to one master; what must hold across
+   * masters is the handover. Here master A has builder `ba` and master B builder `bb`, both on
+   * worker w1, both steps taking host.access('exclusive'). A drives w1 and builds the `ba`
+   * requests while the `bb` ones wait; A is stopped (SIGTERM) while its second step holds the lock;
+   * B then takes w1 over and builds `bb`. The same lock row is held by both masters in turn, and
+   * the steps' own timestamps never overlap, the handover included.
+   */
+  it('an exclusive WorkerLock shared by a builder on each master (one worker): same lock row, held by each master in turn, steps never overlap', async function () {
+    this.timeout(240_000);
+    db = await h.open();
+    const [u1] = sshd!.users as [SshdUser];
+    const worker = [{ name: 'w1', user: u1, port: sshd!.port }];
+    const builder = (name: string) => `{ name: '${name}', workernames: ['w1'], steps: [${timedStep("host.access('exclusive')")}] }`;
+    const a = await startMaster(configSource(dbUrl(), worker, builder('ba')));
+    const aId = await masterId(a);
+    const w1 = await findOrCreateWorker(db, 'w1');
+    await until(async () => (await getWorkerClaims(db)).find((c) => c.workerid === w1)?.masterid === aId, 'A to claim w1', 30_000);
+    const b = await startMaster(configSource(dbUrl(), worker, builder('bb')));
+    const bId = await masterId(b);
+
+    // Who holds the WorkerLock, seen every 50 ms for the whole test.
+    const seen: { lockid: number; workerid: number; masterid: number }[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const l of await getLockHolders(db)) if (l.lockname === 'host') seen.push({ lockid: Number(l.lockid), workerid: Number(l.workerid), masterid: Number(l.masterid) });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      for (let i = 0; i < 2; i++) {
+        await request('ba');
+        await request('bb');
+      }
+      // A's second build holds the lock: stop A now, gracefully (its build finishes, then it lets w1 go).
+      await until(async () => (await builds()).filter((x) => x.masterid === aId).length === 2 && (await getLockHolders(db)).some((l) => l.masterid === aId), "A's second build to hold the lock", 60_000, 50);
+      expect((await builds()).filter((x) => x.masterid === bId), 'B cannot build while A drives w1').to.deep.equal([]);
+      const stopped = new Promise((r) => a.child.once('exit', r));
+      a.child.kill('SIGTERM');
+      await stopped;
+      await until(async () => (await builds()).filter((x) => x.masterid === bId && x.results !== null).length === 2, 'B to build both bb requests on w1', 90_000, 250);
+    } finally {
+      polling = false;
+      await poller;
+    }
+
+    const rows = await select<{ id: number; masterid: number; workerid: number; results: number; builder: string }>(
+      db,
+      'SELECT b.id, b.masterid, b.workerid, b.results, r.name AS builder FROM builds b JOIN builders r ON r.id = b.builderid ORDER BY b.id',
+    );
+    expect(rows.map((r) => [Number(r.masterid), r.builder, r.results])).to.deep.equal([[aId, 'ba', SUCCESS], [aId, 'ba', SUCCESS], [bId, 'bb', SUCCESS], [bId, 'bb', SUCCESS]]);
+    expect(new Set(rows.map((r) => Number(r.workerid))), 'every build on w1').to.deep.equal(new Set([w1]));
+    expect(new Set(seen.map((s) => s.masterid)), 'both masters held the lock').to.deep.equal(new Set([aId, bId]));
+    expect(new Set(seen.map((s) => `${s.lockid}/${s.workerid}`)), "one WorkerLock instance: w1's").to.deep.equal(new Set([`${seen[0]!.lockid}/${w1}`]));
+    const spans = await Promise.all(rows.map((r) => span(r.id)));
+    expect(spans.every((s) => s !== undefined), 'every step ran whole').to.equal(true);
     expectDisjoint(spans as [bigint, bigint][]);
     expect(await getLockHolders(db)).to.deep.equal([]);
   });

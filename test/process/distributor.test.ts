@@ -141,6 +141,27 @@ forEachDialect('Distributor', (h) => {
     expect(await getPendingRequests(db)).to.have.length(1);
   });
 
+  it('starts a builder\'s requests by highest priority, then oldest (default nextBuild, request priority)', async () => {
+    const [a] = await builders(['a', ['w1', 'w2', 'w3']]);
+    const pool = new FakePool(new Map(['w1', 'w2', 'w3'].map((n) => [n, workerConfig(n, 1)])));
+    const withPriority = async (priority: number): Promise<number> => {
+      clock += 10;
+      const { brids } = await addBuildset(db, { sourcestamps: [{ codebase: '' }], reason: 'test', properties: {}, builderids: [a.builderid], submitted_at: clock, priority });
+      return brids[a.builderid]!;
+    };
+    const oldLow = await withPriority(0);
+    const high1 = await withPriority(5);
+    const high2 = await withPriority(5);
+    const newLow = await withPriority(0);
+    const started: Started[] = [];
+    const d = makeDistributor([a], pool, started);
+    d.start();
+    await d.idle();
+
+    expect(started.map((s) => s.brid)).to.deep.equal([high1, high2, oldLow]);
+    expect((await getPendingRequests(db)).map((r) => r.id)).to.deep.equal([newLow]);
+  });
+
   it('runs one build per builder per worker, but several builders on one worker up to maxBuilds', async () => {
     const [a, b, c] = await builders(['a', ['w1']], ['b', ['w1']], ['c', ['w1']]);
     const pool = new FakePool(new Map([['w1', workerConfig('w1', 2)]]));
