@@ -9,6 +9,7 @@
  * (expiry deletes them) — and checks that it still holds the others: a master declared dead while
  * alive has lost them, and must let the worker go (`onLost`).
  */
+import { dbAvailability } from '../db/outage.js';
 import type { Database } from '../db/connection.js';
 import { claimWorker, getWorkerHolders, releaseMasterWorkerClaims, releaseWorkerClaim } from '../db/workerClaims.js';
 import type { Logger } from '../util/log.js';
@@ -93,7 +94,11 @@ export class WorkerClaimer {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.pass().catch((err: unknown) => this.deps.logger.warn({ event: 'worker.claimPassFailed', err: (err as Error).message }, 'worker claim pass failed; retrying'));
+        await this.pass().catch((err: unknown) => {
+          // A DB outage is reported once by the availability tracker; the next pass retries.
+          if (dbAvailability(this.deps.db).noteFailure(err)) return;
+          this.deps.logger.warn({ event: 'worker.claimPassFailed', err: (err as Error).message }, 'worker claim pass failed; retrying');
+        });
       } while (this.again && !this.stopped);
     })().finally(() => (this.running = undefined));
   }

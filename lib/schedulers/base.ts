@@ -14,6 +14,7 @@
  *   records what it made of them; so a takeover neither drops nor repeats a change.
  * - One thing at a time: the claim beat, polls, timers and stop run one after another.
  */
+import { dbAvailability } from '../db/outage.js';
 import type { DbTransaction as Transaction } from '../db/connection.js';
 import type { ResolvedScheduler } from '../config/resolved.js';
 import type { CodebaseDefaults } from '../config/schedulers.js';
@@ -162,6 +163,8 @@ export abstract class BaseScheduler<C extends ResolvedScheduler = ResolvedSchedu
       this.logger.info({ event: 'scheduler.activated', schedulerid: this.schedulerid }, `scheduler ${this.name} is active on this master`);
       this.deps.bus.publish(['schedulers', String(this.schedulerid), 'started'], { schedulerid: this.schedulerid, name: this.name, masterid });
     } catch (err) {
+      // A DB outage is reported once by the availability tracker; the next claim pass retries.
+      if (dbAvailability(this.deps.db).noteFailure(err)) return;
       this.logger.error({ event: 'scheduler.claimFailed', err: (err as Error).stack ?? String(err) }, `scheduler ${this.name}: ${(err as Error).message}`);
     }
   }
