@@ -106,6 +106,12 @@ function statementFor(conn: sqlite3.Database, state: ConnectionState, sql: strin
  * on that connection: one at a time, as Sequelize runs them. Were several in flight, each would
  * hold a libuv thread while waiting for the connection (or out a lock), and a few such waits
  * starve the lock holder of a thread to COMMIT on (environment.md, "in-process trap").
+ *
+ * A statement that fails is reset before the next one runs. A write that gets SQLITE_BUSY waiting
+ * for the write lock is not ended by sqlite but left resumable, still counted as an active writer:
+ * until it is reset, no autocommit write after it on this connection commits (each reports success
+ * and stays in an open transaction), and resetting it later — its retry — rolls them all back.
+ * node-sqlite3 resets a statement only when it next runs (and a cached one may never run again).
  */
 function onStatement<T>(conn: sqlite3.Database, sql: string, fn: (st: sqlite3.Statement, done: (err: Error | null, v?: T) => void) => void): Promise<T> {
   const state = stateOf(conn);
@@ -114,7 +120,13 @@ function onStatement<T>(conn: sqlite3.Database, sql: string, fn: (st: sqlite3.St
   const result = state.queue.then(
     () =>
       entry.stmt.then(
-        (st) => new Promise<T>((resolve, reject) => fn(st, (err, v) => (err ? reject(withSql(err, sql)) : resolve(v as T)))),
+        (st) =>
+          new Promise<T>((resolve, reject) =>
+            fn(st, (err, v) => {
+              if (!err) return resolve(v as T);
+              st.reset(() => reject(withSql(err, sql)));
+            }),
+          ),
         (err: unknown) => Promise.reject(withSql(err, sql)),
       ),
   );

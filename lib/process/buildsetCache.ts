@@ -22,6 +22,13 @@ export interface BuildsetFacts {
 }
 
 const DEFAULT_CAPACITY = 2000;
+/**
+ * How long a stamp's id is trusted by hash. The janitor deletes stamps nobody references; a stamp
+ * found here within this time is still referenced by the buildset it was found for (horizons are far
+ * longer), so it cannot have been deleted. Without a bound a long-running master would hand out ids
+ * the janitor removed hours ago.
+ */
+const STAMP_ID_TTL_MS = 10 * 60_000;
 
 /** A Map used as an LRU: reads move an entry to the end, inserts evict from the front. */
 class Lru<K, V> {
@@ -51,7 +58,7 @@ class Lru<K, V> {
 export class BuildsetCache {
   private readonly buildsets: Lru<number, Promise<BuildsetFacts>>;
   private readonly stamps: Lru<number, SourcestampWithPatch>;
-  private readonly stampIds: Lru<string, number>;
+  private readonly stampIds: Lru<string, { id: number; at: number }>;
 
   constructor(
     private readonly db: Database,
@@ -119,9 +126,9 @@ export class BuildsetCache {
   async sourcestampId(spec: SourcestampSpec, now: number): Promise<number> {
     const hash = sourcestampHash(spec);
     const known = hash !== undefined ? this.stampIds.get(hash) : undefined;
-    if (known !== undefined) return known;
+    if (known !== undefined && Date.now() - known.at < STAMP_ID_TTL_MS) return known.id;
     const id = await findOrCreateSourcestamp(this.db, spec, undefined, now);
-    if (hash !== undefined) this.stampIds.set(hash, id);
+    if (hash !== undefined) this.stampIds.set(hash, { id, at: Date.now() });
     return id;
   }
 }

@@ -207,8 +207,9 @@ forEachDialect('janitor (lib/db/janitor.ts)', (h) => {
   it('sqlite: incremental vacuum gives freed pages back in steps', async function () {
     const db = await h.open();
     if (!db.caps.supportsVacuum) this.skip();
-    expect(await enableIncrementalVacuum(db)).to.equal(true);
+    // upgrade-master makes a new file incremental already (migrate.ts): nothing left to switch.
     expect(await autoVacuumMode(db)).to.equal('incremental');
+    expect(await enableIncrementalVacuum(db)).to.equal(false);
     await seedBuilds(db, { builds: 500, startAt: NOW - 10 * DAY, steps: 3, chunks: 3, stampPerBuild: true });
     const full = await databaseSize(db);
     await collectGarbage(db, { horizons: { buildHorizon: DAY }, now: NOW, orphanGraceSeconds: 0 });
