@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { openDatabase, type Database } from '../../lib/db/connection.js';
 import { addLog, appendLogChunks } from '../../lib/db/logs.js';
-import { heartbeatMaster } from '../../lib/db/masters.js';
+import { heartbeatMaster, markMasterActive } from '../../lib/db/masters.js';
 import { upgradeDatabase } from '../../lib/db/migrate.js';
 import { insert, update } from '../../lib/db/query.js';
 import { addStep } from '../../lib/db/steps.js';
@@ -57,16 +57,16 @@ describe('sqlite: writes after one that waited out another connection\'s lock', 
   });
 
   /** Another connection takes the write lock (BEGIN EXCLUSIVE) and gives it back after LOCK_MS. */
-  async function lockFor(ms: number): Promise<Promise<void>> {
+  async function lockFor(ms: number): Promise<{ unlocked: Promise<void> }> {
     await rawCall((cb) => locker.exec('BEGIN EXCLUSIVE', cb));
-    return new Promise((resolve, reject) => setTimeout(() => locker.exec('COMMIT', (err) => (err ? reject(err) : resolve())), ms));
+    return { unlocked: new Promise((resolve, reject) => setTimeout(() => locker.exec('COMMIT', (err) => (err ? reject(err) : resolve())), ms)) };
   }
 
   it('commits an autocommit write queued behind one that got SQLITE_BUSY, and keeps it through that one\'s retry', async () => {
     await update(db, 'CREATE TABLE beats (n INTEGER NOT NULL)');
     await insert(db, 'INSERT INTO beats (n) VALUES (0)');
     await update(db, 'CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
-    const unlocked = await lockFor(LOCK_MS);
+    const { unlocked } = await lockFor(LOCK_MS);
     // The UPDATE times out first (BUSY, retried by query.ts); the INSERT runs in between and lands after the unlock.
     const beat = update(db, 'UPDATE beats SET n = n + 1');
     const item = await insert(db, 'INSERT INTO items (v) VALUES (?)', ['kept']);
@@ -81,10 +81,11 @@ describe('sqlite: writes after one that waited out another connection\'s lock', 
   it('keeps a log chunk written while the heartbeat waits out another process\'s BEGIN EXCLUSIVE (the master\'s path)', async () => {
     await upgradeDatabase(db, { backup: false });
     const s = await seed(db);
+    await markMasterActive(db, s.masterid, 4000);
     const stepid = (await addStep(db, await seedBuild(db, s), 'run')).stepid;
     const { logid } = await addLog(db, stepid, 'stdio', 's');
     await appendLogChunks(db, logid, encodeChunks(['o one'], 0), 1, undefined, { fresh: true });
-    const unlocked = await lockFor(LOCK_MS);
+    const { unlocked } = await lockFor(LOCK_MS);
     const beat = heartbeatMaster(db, s.masterid, 5000);
     const inserted = await appendLogChunks(db, logid, encodeChunks(['o two', 'o three'], 1), 3, undefined, { fresh: true });
     expect(inserted).to.equal(1);
