@@ -12,10 +12,11 @@ import { DurableWrites } from './durableWrites.js';
  * and each is idempotent — a batch tried before checks which of its first_lines are stored —
  * so no line is lost or stored twice, and LogWriter never gives a log up for an outage.
  *
- * A batch whose write waited long (a lock held by another connection, an outage) is read back:
- * on sqlite, a write that waited out another connection's BEGIN EXCLUSIVE has been seen to report
- * success without its rows (test/process/dbOutage.test.ts, sqlite variant). It is written again
- * then, which the first_line check keeps exactly-once.
+ * A batch whose write waited long (a lock held by another connection, an outage) is read back, and
+ * written again (the first_line check keeps it exactly-once) if its rows are missing. A belt-and-braces
+ * check: on sqlite such writes once reported success without committing, behind a statement left
+ * un-reset after SQLITE_BUSY (fixed in lib/db/sqliteDriver.ts, test/db/sqliteLockedWrite.test.ts);
+ * `log.writeVanished` in the log means a new way of losing writes.
  */
 const SLOW_WRITE_MS = 1_000;
 
