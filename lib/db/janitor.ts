@@ -19,7 +19,8 @@ import { WalCheckpointer } from './walCheckpointer.js';
  *   change horizon       scheduler_changes, change_files, change_properties, change_users,
  *                        push_changes → pushes left empty → changes → sourcestamps → patches
  *   signature horizon    the history tables of migration 004, when they exist (janitorHistory.ts)
- *   orphans              child rows whose parent id is below every remaining parent id
+ *   orphans              child rows whose parent id is below every remaining parent id; source
+ *                        stamps and patches nobody references (past the grace)
  *
  * Old means: completed (builds, requests, buildsets) or started (steps) before now − horizon.
  * Running builds, incomplete requests and buildsets are never touched. Rows are found by walking
@@ -120,7 +121,7 @@ async function runPhases(ctx: Ctx, h: Horizons, cursors: JanitorCursors, estimat
     ]);
   }
   if (h.testResultHorizon !== undefined) {
-    cursors.testResults = await perOldBuild(ctx, 'test results', now - h.testResultHorizon, cursors.testResults ?? 0, estimate, async (ids) => testResultStatements(ids));
+    cursors.testResults = await perOldBuild(ctx, 'test results', now - h.testResultHorizon, cursors.testResults ?? 0, estimate, async (ids) => testResultStatements(ctx, ids));
   }
   if (h.buildHorizon !== undefined) {
     const cutoff = now - h.buildHorizon;
@@ -131,6 +132,7 @@ async function runPhases(ctx: Ctx, h: Horizons, cursors: JanitorCursors, estimat
   if (h.changeHorizon !== undefined || h.changeAgeHorizon !== undefined) await collectChanges(ctx, h);
   if (h.signatureHorizon !== undefined && HISTORY_TABLES.some((t) => tables.has(t))) await collectHistory(run, tables, now - h.signatureHorizon);
   await collectOrphans(ctx);
+  await collectUnreferencedStamps(ctx);
 }
 
 interface TimedRow {
@@ -206,17 +208,19 @@ async function collectLogs(ctx: Ctx, cutoff: number, from: number, estimate: boo
   const sizer = ctx.run.sizer();
   // A step that never started has no logs, and one still running keeps its chunks.
   const scan = 'SELECT id, started_at AS started, complete_at AS completed FROM steps WHERE id > ? ORDER BY id LIMIT ?';
-  return walkOld(ctx, sizer, scan, from, cutoff, (stepids) =>
-    ctx.run.batch(sizer, stepids.length, [
-      { table: 'logchunks', sql: "DELETE FROM logchunks WHERE logid IN (SELECT id FROM logs WHERE stepid IN (?) AND type != 'd')", params: [stepids] },
+  return walkOld(ctx, sizer, scan, from, cutoff, async (stepids) => {
+    const logids = await lookup(ctx.db, "SELECT id FROM logs WHERE stepid IN (?) AND type != 'd'", stepids);
+    await ctx.run.batch(sizer, stepids.length, [
+      { table: 'logchunks', sql: 'DELETE FROM logchunks WHERE logid IN (?)', params: [logids] },
       { sql: "UPDATE logs SET type = 'd' WHERE stepid IN (?) AND type != 'd'", params: [stepids] },
-    ]),
-  );
+    ]);
+  });
 }
 
-function testResultStatements(buildids: readonly number[]): Stmt[] {
+async function testResultStatements(ctx: Ctx, buildids: readonly number[]): Promise<Stmt[]> {
+  const setids = await lookup(ctx.db, 'SELECT id FROM test_result_sets WHERE buildid IN (?)', buildids);
   return [
-    { table: 'test_results', sql: 'DELETE FROM test_results WHERE test_result_setid IN (SELECT id FROM test_result_sets WHERE buildid IN (?))', params: [buildids] },
+    { table: 'test_results', sql: 'DELETE FROM test_results WHERE test_result_setid IN (?)', params: [setids] },
     { table: 'test_result_sets', sql: 'DELETE FROM test_result_sets WHERE buildid IN (?)', params: [buildids] },
   ];
 }
@@ -231,19 +235,25 @@ async function lookup(db: Database, sql: string, ids: readonly number[]): Promis
 /*
  * Each batch is a list of statements that depend on no result of another, so that sqlite can run
  * them as one (janitorRun.ts). The ids they take are read before the batch: a finished build's
- * request, a request's buildset, a buildset's stamps and a stamp's patch never change. Whether a
- * request, buildset, stamp or patch is still used is decided inside the batch, by its DELETE's
- * own condition.
+ * request, a request's buildset, a buildset's stamps and a stamp's patch never change, nor do a
+ * finished build's steps, logs and test result sets. Whether a request, buildset, stamp or patch is
+ * still used is decided inside the batch, by its DELETE's own condition.
+ *
+ * Every DELETE selects its rows by a list of ids on an index, never by `col IN (SELECT …)`: MariaDB
+ * (10.x) runs that in a DELETE as a dependent subquery over the whole table, and under REPEATABLE
+ * READ locks every row it scans, so a claim (an INSERT into buildrequest_claims) would wait for the
+ * batch.
  */
 
 /** Builds and everything below them; then their requests, buildsets and stamps if now unused. */
 async function buildStatements(ctx: Ctx, buildids: number[]): Promise<Stmt[]> {
   const brids = await lookup(ctx.db, 'SELECT DISTINCT buildrequestid AS id FROM builds WHERE id IN (?)', buildids);
-  const steps = 'SELECT id FROM steps WHERE buildid IN (?)';
+  const stepids = await lookup(ctx.db, 'SELECT id FROM steps WHERE buildid IN (?)', buildids);
+  const logids = await lookup(ctx.db, 'SELECT id FROM logs WHERE stepid IN (?)', stepids);
   return [
-    { table: 'logchunks', sql: `DELETE FROM logchunks WHERE logid IN (SELECT id FROM logs WHERE stepid IN (${steps}))`, params: [buildids] },
-    { table: 'logs', sql: `DELETE FROM logs WHERE stepid IN (${steps})`, params: [buildids] },
-    ...testResultStatements(buildids),
+    { table: 'logchunks', sql: 'DELETE FROM logchunks WHERE logid IN (?)', params: [logids] },
+    { table: 'logs', sql: 'DELETE FROM logs WHERE stepid IN (?)', params: [stepids] },
+    ...(await testResultStatements(ctx, buildids)),
     { table: 'steps', sql: 'DELETE FROM steps WHERE buildid IN (?)', params: [buildids] },
     { table: 'build_properties', sql: 'DELETE FROM build_properties WHERE buildid IN (?)', params: [buildids] },
     { table: 'build_data', sql: 'DELETE FROM build_data WHERE buildid IN (?)', params: [buildids] },
@@ -263,9 +273,13 @@ async function requestStatements(ctx: Ctx, brids: readonly number[]): Promise<St
   const bsids = await lookup(ctx.db, 'SELECT DISTINCT buildsetid AS id FROM buildrequests WHERE id IN (?)', brids);
   // NOT EXISTS, correlated, rather than NOT IN (…): it stops at the first reference, where a NOT IN
   // list could hold every row that refers to a much-shared parent (one stamp in a million buildsets).
-  const cond = 'complete = 1 AND NOT EXISTS (SELECT 1 FROM builds WHERE builds.buildrequestid = buildrequests.id)';
+  const cond = 'buildrequests.complete = 1 AND NOT EXISTS (SELECT 1 FROM builds WHERE builds.buildrequestid = buildrequests.id)';
   return [
-    { table: 'buildrequest_claims', sql: `DELETE FROM buildrequest_claims WHERE brid IN (SELECT id FROM buildrequests WHERE id IN (?) AND ${cond})`, params: [brids] },
+    {
+      table: 'buildrequest_claims',
+      sql: `DELETE FROM buildrequest_claims WHERE brid IN (?) AND EXISTS (SELECT 1 FROM buildrequests WHERE buildrequests.id = buildrequest_claims.brid AND ${cond})`,
+      params: [brids],
+    },
     { table: 'buildrequests', sql: `DELETE FROM buildrequests WHERE id IN (?) AND ${cond}`, params: [brids] },
     ...(await buildsetStatements(ctx, bsids)),
   ];
@@ -274,11 +288,11 @@ async function requestStatements(ctx: Ctx, brids: readonly number[]): Promise<St
 /** The complete buildsets among `bsids` without requests, their properties and stamp links; then the stamps. */
 async function buildsetStatements(ctx: Ctx, bsids: readonly number[]): Promise<Stmt[]> {
   const ssids = await lookup(ctx.db, 'SELECT DISTINCT sourcestampid AS id FROM buildset_sourcestamps WHERE buildsetid IN (?)', bsids);
-  const cond = 'complete = 1 AND NOT EXISTS (SELECT 1 FROM buildrequests WHERE buildrequests.buildsetid = buildsets.id)';
-  const unused = `SELECT id FROM buildsets WHERE id IN (?) AND ${cond}`;
+  const cond = 'buildsets.complete = 1 AND NOT EXISTS (SELECT 1 FROM buildrequests WHERE buildrequests.buildsetid = buildsets.id)';
+  const unused = (table: string) => `EXISTS (SELECT 1 FROM buildsets WHERE buildsets.id = ${table}.buildsetid AND ${cond})`;
   return [
-    { table: 'buildset_properties', sql: `DELETE FROM buildset_properties WHERE buildsetid IN (${unused})`, params: [bsids] },
-    { table: 'buildset_sourcestamps', sql: `DELETE FROM buildset_sourcestamps WHERE buildsetid IN (${unused})`, params: [bsids] },
+    { table: 'buildset_properties', sql: `DELETE FROM buildset_properties WHERE buildsetid IN (?) AND ${unused('buildset_properties')}`, params: [bsids] },
+    { table: 'buildset_sourcestamps', sql: `DELETE FROM buildset_sourcestamps WHERE buildsetid IN (?) AND ${unused('buildset_sourcestamps')}`, params: [bsids] },
     { table: 'buildsets', sql: `DELETE FROM buildsets WHERE id IN (?) AND ${cond}`, params: [bsids] },
     ...(await stampStatements(ctx, ssids)),
   ];
@@ -420,6 +434,46 @@ async function collectOrphans(ctx: Ctx): Promise<void> {
       after = parents[parents.length - 1]!;
       await ctx.run.batch(sizer, parents.length, [{ table: child, sql: `DELETE FROM ${child} WHERE ${column} IN (?)`, params: [parents] }]);
     }
+  }
+}
+
+/**
+ * Source stamps older than the grace that nothing references (never used, or left by a crash or an
+ * older janitor), then patches nobody references that are older than a stamp past the grace (a
+ * patch is written just before its stamp, and patches have no time of their own).
+ */
+async function collectUnreferencedStamps(ctx: Ctx): Promise<void> {
+  ctx.run.startPhase('unreferenced stamps');
+  const sizer = ctx.run.sizer();
+  // Read first: the stamps deleted next may be the ones that date the patches.
+  const edge = await selectOne<{ id: number | null }>(ctx.db, 'SELECT MAX(patchid) AS id FROM sourcestamps WHERE created_at < ?', [ctx.graceCutoff]);
+  let after = 0;
+  while (!ctx.run.aborted) {
+    const ids = (await select<{ id: number }>(
+      ctx.db,
+      `SELECT id FROM sourcestamps WHERE id > ? AND created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM buildset_sourcestamps WHERE buildset_sourcestamps.sourcestampid = sourcestamps.id)
+          AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.sourcestampid = sourcestamps.id)
+        ORDER BY id LIMIT ?`,
+      [after, ctx.graceCutoff, sizer.size],
+    )).map((r) => Number(r.id));
+    if (ids.length === 0) break;
+    after = ids[ids.length - 1]!;
+    await ctx.run.batch(sizer, ids.length, await stampStatements(ctx, ids));
+  }
+  if (edge?.id === null || edge?.id === undefined) return;
+  after = 0;
+  while (!ctx.run.aborted) {
+    const ids = (await select<{ id: number }>(
+      ctx.db,
+      'SELECT id FROM patches WHERE id > ? AND id < ? AND NOT EXISTS (SELECT 1 FROM sourcestamps WHERE sourcestamps.patchid = patches.id) ORDER BY id LIMIT ?',
+      [after, Number(edge.id), sizer.size],
+    )).map((r) => Number(r.id));
+    if (ids.length === 0) break;
+    after = ids[ids.length - 1]!;
+    await ctx.run.batch(sizer, ids.length, [
+      { table: 'patches', sql: 'DELETE FROM patches WHERE id IN (?) AND NOT EXISTS (SELECT 1 FROM sourcestamps WHERE sourcestamps.patchid = patches.id)', params: [ids] },
+    ]);
   }
 }
 

@@ -158,6 +158,23 @@ forEachDialect('janitor (lib/db/janitor.ts)', (h) => {
     expect(await orphans(db)).to.deep.equal({});
   });
 
+  it('removes source stamps and patches nobody references once past the grace; keeps used and young ones', async () => {
+    const db = await h.open();
+    const patch = async () => (await insert(db, "INSERT INTO patches (patchlevel, patch_base64, patch_author, patch_comment, subdir) VALUES (1, 'eA==', 'a', 'c', NULL)", [])).insertId;
+    const stamp = (hash: string, at: number, patchid: number | null) =>
+      insert(db, "INSERT INTO sourcestamps (ss_hash, branch, revision, repository, codebase, project, created_at, patchid) VALUES (?, NULL, NULL, '', '', '', ?, ?)", [hash, at, patchid]);
+    const dangling = await patch(); // its stamp never written (a crash), or deleted without it
+    await stamp('lonely', NOW - 10 * DAY, await patch());
+    await stamp('young', NOW - 60, await patch());
+    await addChange(db, { author: 'a', files: [], revision: 'r1', branch: 'main', repository: 'repo', when_timestamp: NOW - 10 * DAY }, undefined, NOW - 10 * DAY);
+    const result = await collectGarbage(db, { horizons: {}, now: NOW });
+    expect(result.rows).to.deep.equal({ sourcestamps: 1, patches: 2 });
+    expect((await select<{ ss_hash: string }>(db, 'SELECT ss_hash FROM sourcestamps WHERE patchid IS NOT NULL')).map((r) => r.ss_hash)).to.deep.equal(['young']);
+    expect(await count(db, 'sourcestamps')).to.equal(2); // young, and the change's
+    expect(await count(db, 'patches', 'id = ?', [dangling])).to.equal(0);
+    expect(await count(db, 'patches')).to.equal(1);
+  });
+
   it('signature horizon: deletes old history rows when the tables exist, keeps labelled signatures', async function () {
     const db = await h.open();
     const tables = new Set((await select<{ name: string }>(db, db.caps.listTablesQuery)).map((r) => r.name));
