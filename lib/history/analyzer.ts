@@ -15,6 +15,7 @@
  * (parser/), whose failed test names and counts make one `fail_only` set per step when no log of
  * the step had structured results.
  */
+import { IdQueue } from './idQueue.js';
 import type { Database } from '../db/connection.js';
 import { getBuild } from '../db/builds.js';
 import { getLogChunks, getLogs, type LogRow } from '../db/logs.js';
@@ -85,13 +86,8 @@ interface LogOutcome {
 }
 
 export class HistoryAnalyzer {
-  private readonly queue: number[] = [];
-  private readonly queued = new Set<number>();
-  private running: Promise<void> | undefined;
+  private readonly queue: IdQueue;
   private unsubscribe: (() => void) | undefined;
-  private stopped = false;
-  private dropped = 0;
-  private readonly idleWaiters: (() => void)[] = [];
   private readonly logger: Logger;
   private maxErrorLines: number;
   private policy: IntermittentPolicy;
@@ -100,6 +96,15 @@ export class HistoryAnalyzer {
     this.logger = opts.logger.child({ component: 'history' });
     this.maxErrorLines = opts.maxErrorLines ?? 100;
     this.policy = { ...DEFAULT_INTERMITTENT_POLICY, ...definedOnly(opts.policy ?? {}) };
+    this.queue = new IdQueue({
+      max: opts.maxQueue ?? 1000,
+      work: async (stepid) => {
+        const result = await this.analyzeStep(stepid);
+        this.opts.bus.publish(['history', String(stepid), 'analyzed'], result);
+      },
+      onDrop: (stepid, dropped) => this.logger.warn({ event: 'history.queueFull', stepid, dropped }, 'history analysis is behind: a finished step was not analysed'),
+      onError: (stepid, err) => this.logger.error({ event: 'history.analyzeFailed', stepid, err: (err as Error).message }, 'could not analyse a finished step'),
+    });
   }
 
   /** Starts listening for finished steps. */
@@ -117,50 +122,18 @@ export class HistoryAnalyzer {
 
   /** Queues a step for analysis (cheap: the caller is the build publishing its step). */
   enqueue(stepid: number): void {
-    if (this.stopped || !Number.isInteger(stepid) || stepid < 0 || this.queued.has(stepid)) return;
-    if (this.queue.length >= (this.opts.maxQueue ?? 1000)) {
-      if (this.dropped++ % 100 === 0) this.logger.warn({ event: 'history.queueFull', stepid, dropped: this.dropped }, 'history analysis is behind: a finished step was not analysed');
-      return;
-    }
     this.queue.push(stepid);
-    this.queued.add(stepid);
-    this.running ??= this.drain();
   }
 
   /** Resolves once every queued step is analysed. */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.queue.idle();
   }
 
   /** Stops listening, drops what waits, and lets the step in progress finish (up to timeoutMs). */
   async stop(timeoutMs = 10_000): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.queue.length = 0;
-    this.queued.clear();
-    if (!this.running) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-  }
-
-  private async drain(): Promise<void> {
-    // Start after the publisher's turn: the build goes on first.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const stepid = this.queue.shift()!;
-      this.queued.delete(stepid);
-      try {
-        const result = await this.analyzeStep(stepid);
-        this.opts.bus.publish(['history', String(stepid), 'analyzed'], result);
-      } catch (err) {
-        if (this.stopped) break;
-        this.logger.error({ event: 'history.analyzeFailed', stepid, err: (err as Error).message }, 'could not analyse a finished step');
-      }
-    }
-    this.running = undefined;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    await this.queue.stop(timeoutMs);
   }
 
   /** Reads one finished step's logs and records errors, test results and intermittent marks. */

@@ -1,4 +1,5 @@
 import type { Database } from '../db/connection.js';
+import { IdQueue } from './idQueue.js';
 import type { MessageBus } from '../master/bus.js';
 import type { Logger } from '../util/log.js';
 import type { RegressionAlert } from './alerts.js';
@@ -29,18 +30,23 @@ export interface HistoryRecorderOptions {
  * the active 'config' rules.
  */
 export class BuildHistoryRecorder {
-  private readonly queue: number[] = [];
-  private running: Promise<void> | undefined;
+  private readonly queue: IdQueue;
   private unsubscribe: (() => void) | undefined;
-  private stopped = false;
-  private dropped = 0;
-  private readonly idleWaiters: (() => void)[] = [];
   private readonly logger: Logger;
   private config: HistoryRecorderConfig;
 
   private constructor(private readonly opts: HistoryRecorderOptions) {
     this.logger = opts.logger.child({ component: 'history' });
     this.config = opts.config;
+    this.queue = new IdQueue({
+      max: opts.maxQueue ?? 1000,
+      work: async (buildid) => {
+        const { alerts } = await recordFinishedBuild(this.opts.db, buildid, { regression: { ...REGRESSION_DEFAULTS, ...this.config.regression } });
+        for (const a of alerts) this.announce(a);
+      },
+      onDrop: (buildid, dropped) => this.logger.warn({ event: 'history.buildQueueFull', buildid, dropped }, 'history is behind: a finished build was not recorded'),
+      onError: (buildid, err) => this.logger.error({ event: 'history.recordBuildFailed', buildid, err: (err as Error).message }, 'could not record a finished build for trends'),
+    });
   }
 
   /** Syncs the configured known issues, then listens for finished builds. */
@@ -58,47 +64,18 @@ export class BuildHistoryRecorder {
   }
 
   enqueue(buildid: number): void {
-    if (this.stopped || !Number.isInteger(buildid) || buildid < 0) return;
-    if (this.queue.length >= (this.opts.maxQueue ?? 1000)) {
-      if (this.dropped++ % 100 === 0) this.logger.warn({ event: 'history.buildQueueFull', buildid, dropped: this.dropped }, 'history is behind: a finished build was not recorded');
-      return;
-    }
     this.queue.push(buildid);
-    this.running ??= this.drain();
   }
 
   /** Resolves once every queued build is recorded. */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.queue.idle();
   }
 
   /** Stops listening, drops what waits, lets the build in progress finish (up to timeoutMs). */
   async stop(timeoutMs = 10_000): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.queue.length = 0;
-    if (!this.running) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-  }
-
-  private async drain(): Promise<void> {
-    // After the publisher's turn: the build's own bookkeeping goes first.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const buildid = this.queue.shift()!;
-      try {
-        const { alerts } = await recordFinishedBuild(this.opts.db, buildid, { regression: { ...REGRESSION_DEFAULTS, ...this.config.regression } });
-        for (const a of alerts) this.announce(a);
-      } catch (err) {
-        if (this.stopped) break;
-        this.logger.error({ event: 'history.recordBuildFailed', buildid, err: (err as Error).message }, 'could not record a finished build for trends');
-      }
-    }
-    this.running = undefined;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    await this.queue.stop(timeoutMs);
   }
 
   private announce(a: RegressionAlert): void {
