@@ -30,11 +30,13 @@ export interface TestResultData {
   value: string;
 }
 
-type SetRow = Omit<TestResultSetData, 'test_result_setid' | 'complete'> & { id: number; complete: number };
+/** A test_result_sets row as stored (the REST resource reads the same rows). */
+export type TestResultSetRow = Omit<TestResultSetData, 'test_result_setid' | 'complete'> & { id: number; complete: number };
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
-function setData(r: SetRow): TestResultSetData {
+/** A stored row in Buildbot's data-API shape. */
+export function setData(r: TestResultSetRow): TestResultSetData {
   return {
     test_result_setid: Number(r.id),
     builderid: Number(r.builderid),
@@ -52,7 +54,7 @@ function setData(r: SetRow): TestResultSetData {
 const SET_COLUMNS = 'id, builderid, buildid, stepid, description, category, value_unit, tests_passed, tests_failed, complete';
 
 export async function getTestResultSet(db: Database, setid: number): Promise<TestResultSetData | undefined> {
-  const [row] = await select<SetRow>(db, `SELECT ${SET_COLUMNS} FROM test_result_sets WHERE id = ?`, [setid]);
+  const [row] = await select<TestResultSetRow>(db, `SELECT ${SET_COLUMNS} FROM test_result_sets WHERE id = ?`, [setid]);
   return row ? setData(row) : undefined;
 }
 
@@ -75,7 +77,7 @@ export async function getTestResultSets(
     where.push('complete = ?');
     params.push(q.complete ? 1 : 0);
   }
-  const rows = await select<SetRow>(db, `SELECT ${SET_COLUMNS} FROM test_result_sets WHERE ${where.join(' AND ')} ORDER BY id`, params);
+  const rows = await select<TestResultSetRow>(db, `SELECT ${SET_COLUMNS} FROM test_result_sets WHERE ${where.join(' AND ')} ORDER BY id`, params);
   return rows.map(setData);
 }
 

@@ -3,6 +3,7 @@
  * builder's, build's or step's result sets, one set, and a set's results (names and code paths
  * joined in from test_names and test_code_paths).
  */
+import { setData, type TestResultSetRow } from '../../../history/testResults/resultSets.js';
 import type { Item } from '../applySpec.js';
 import { F } from '../fields.js';
 import { builderIdOf } from '../nesting.js';
@@ -73,30 +74,10 @@ const RESULTS: SqlSource = {
   },
 };
 
-type SetRow = Record<'id' | 'builderid' | 'buildid' | 'stepid' | 'complete', number> & {
-  description: string | null;
-  category: string;
-  value_unit: string;
-  tests_passed: number | null;
-  tests_failed: number | null;
-};
-
 const num = (v: number | null) => (v === null ? null : Number(v));
 
-function toSet(r: SetRow): Item {
-  return {
-    test_result_setid: Number(r.id),
-    builderid: Number(r.builderid),
-    buildid: Number(r.buildid),
-    stepid: Number(r.stepid),
-    description: r.description,
-    category: r.category,
-    value_unit: r.value_unit,
-    tests_passed: num(r.tests_passed),
-    tests_failed: num(r.tests_failed),
-    complete: Number(r.complete) !== 0,
-  };
-}
+/** A set in Buildbot's shape: the same mapping the history's own reads use. */
+const toSet = (r: TestResultSetRow): Item => ({ ...setData(r) });
 
 async function listSets(r: ApiRequest) {
   const where: Condition[] = [];
@@ -107,7 +88,7 @@ async function listSets(r: ApiRequest) {
     if (builderid === undefined) return { items: [] };
     where.push(cond('s.builderid = ?', builderid));
   }
-  const page = await selectPage<SetRow>(r.db, SETS, r.spec, where, 's.id');
+  const page = await selectPage<TestResultSetRow>(r.db, SETS, r.spec, where, 's.id');
   return { items: page.rows.map(toSet), total: page.total };
 }
 
@@ -143,7 +124,7 @@ export const testResultsModule: ApiModule = {
       kind: 'item',
       paths: '/test_result_sets/n:test_result_setid',
       get: async (r) => {
-        const { rows } = await selectPage<SetRow>(r.db, SETS, r.spec, [cond('s.id = ?', r.args.test_result_setid)]);
+        const { rows } = await selectPage<TestResultSetRow>(r.db, SETS, r.spec, [cond('s.id = ?', r.args.test_result_setid)]);
         return rows[0] && toSet(rows[0]);
       },
     },
